@@ -1,0 +1,6 @@
+;; badsig.wat: sluice_records has the wrong signature.
+(module
+  (memory (export "memory") 1)
+  (func (export "sluice_abi_v1"))
+  (func (export "sluice_arena") (param i32) (result i32) (i32.const 1024))
+  (func (export "sluice_records") (param i32) (result i32) (i32.const 0)))
