@@ -1,0 +1,481 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	// Plugin and target names label metrics and appear in CLI arguments and
+	// URLs, hence the conservative alphabet.
+	resourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	// Identity names may also be e-mail-like, for humans.
+	identityName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+	tokenHash    = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+// builder turns a decoded fileSchema into a Config: it applies defaults,
+// parses durations and sizes, resolves paths and checks every rule,
+// reporting each problem at its key and carrying on, so one run shows all
+// of them.
+type builder struct {
+	p         *problems
+	templates map[string]string // key -> unexpanded text, for keys that held ${...}
+	baseDir   string            // relative paths are resolved against it
+}
+
+func (b *builder) build(s *fileSchema) *Config {
+	c := &Config{}
+
+	c.dataDir = "./sluice-data"
+	if s.DataDir != nil {
+		c.dataDir = *s.DataDir
+		b.required("data_dir", c.dataDir)
+	}
+	c.dataDir = b.resolve(c.dataDir)
+
+	c.admin.Listen = b.defaultString(s.Admin.Listen, "127.0.0.1:9090")
+	b.hostPort("admin.listen", c.admin.Listen)
+
+	c.log.Level = b.defaultString(s.Log.Level, "info")
+	b.oneOf("log.level", c.log.Level, "debug", "info", "warn", "error")
+	c.log.Format = b.defaultString(s.Log.Format, "text")
+	b.oneOf("log.format", c.log.Format, "text", "json")
+
+	c.runtime.Engine = Engine(b.defaultString(s.Runtime.Engine, string(EngineWazero)))
+	b.oneOf("runtime.engine", string(c.runtime.Engine), string(EngineWazero), string(EngineWasmtime))
+	c.runtime.CompileCache = b.boolean("runtime.compile_cache", s.Runtime.CompileCache, true)
+
+	identities := map[string]string{} // name -> key of its entry
+	hashes := map[string]string{}     // token hash -> key where it is listed
+	for i, is := range s.Identities {
+		c.identities = append(c.identities, b.identity(indexKey("identities", i), is, identities, hashes))
+	}
+
+	plugins := map[string]string{}
+	for i, ps := range s.Plugins {
+		c.plugins = append(c.plugins, b.plugin(indexKey("plugins", i), ps, plugins))
+	}
+
+	targets := map[string]string{}
+	listeners := []listener{}
+	if l, ok := parseListener("admin.listen", c.admin.Listen); ok {
+		listeners = append(listeners, l)
+	}
+	for i, ts := range s.Targets {
+		c.targets = append(c.targets, b.target(indexKey("targets", i), ts, targets, identities, plugins, &listeners))
+	}
+	return c
+}
+
+func (b *builder) identity(key string, s identitySchema, names, hashes map[string]string) Identity {
+	id := Identity{Name: s.Name, Kind: IdentityKind(s.Kind), TokenHashes: s.TokenHashes}
+	b.name(key, s.Name, identityName, names,
+		`use letters, digits, ".", "_", "-" and "@", starting with a letter or digit, at most 128 characters`)
+	if b.required(key+".kind", s.Kind) {
+		b.oneOf(key+".kind", s.Kind, string(KindService), string(KindHuman))
+	}
+	seen := map[string]string{}
+	for j, r := range s.Roles {
+		rk := indexKey(key+".roles", j)
+		if b.oneOf(rk, r, string(RoleReviewer), string(RoleAdmin)) && b.once(rk, r, seen) {
+			id.Roles = append(id.Roles, Role(r))
+		}
+	}
+	for j, h := range s.TokenHashes {
+		hk := indexKey(key+".token_hashes", j)
+		// Never echo the value: a raw token pasted here by mistake must not
+		// end up in a log.
+		if !tokenHash.MatchString(h) {
+			b.p.add(hk, "not of the form sha256:<64 lowercase hex digits> (`sluice token hash` prints one)")
+			continue
+		}
+		if prev, ok := hashes[h]; ok {
+			b.p.add(hk, "already used by %s", prev)
+			continue
+		}
+		hashes[h] = hk
+	}
+	return id
+}
+
+func (b *builder) plugin(key string, s pluginSchema, names map[string]string) Plugin {
+	pl := Plugin{Name: s.Name}
+	b.name(key, s.Name, resourceName, names,
+		`use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters`)
+	if b.required(key+".path", s.Path) {
+		pl.Path = b.resolve(s.Path)
+	}
+	if s.Config != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		// encoding/json sorts map keys, which makes the bytes canonical.
+		if err := enc.Encode(s.Config); err != nil {
+			b.p.add(key+".config", "cannot be encoded as JSON: %v", err)
+		} else {
+			pl.config = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		}
+	}
+	pl.OnError = FailMode(b.defaultString(s.OnError, string(FailClosed)))
+	b.oneOf(key+".on_error", string(pl.OnError), string(FailClosed), string(FailOpen))
+
+	pl.Timeout = b.duration(key+".timeout", s.Timeout, DefaultPluginTimeout)
+	if pl.Timeout <= 0 || pl.Timeout > MaxPluginTimeout {
+		b.p.add(key+".timeout", "%s is out of range: want more than 0 and at most %s", b.showAny(key+".timeout", s.Timeout), MaxPluginTimeout)
+	}
+	pl.MemoryLimit = b.size(key+".memory_limit", s.MemoryLimit, DefaultMemoryLimit)
+	pl.PoolSize = b.integer(key+".pool_size", s.PoolSize, 0)
+	if pl.PoolSize < 0 || pl.PoolSize > MaxPoolSize {
+		b.p.add(key+".pool_size", "%s is out of range: want 0 (meaning 2*GOMAXPROCS) to %d", b.showAny(key+".pool_size", s.PoolSize), MaxPoolSize)
+	}
+	pl.Breaker.Failures = b.integer(key+".breaker.failures", s.Breaker.Failures, DefaultBreakerFailures)
+	if pl.Breaker.Failures < 1 {
+		b.p.add(key+".breaker.failures", "%s is out of range: want at least 1", b.showAny(key+".breaker.failures", s.Breaker.Failures))
+	}
+	pl.Breaker.Cooldown = b.duration(key+".breaker.cooldown", s.Breaker.Cooldown, DefaultBreakerCooldown)
+	if pl.Breaker.Cooldown <= 0 {
+		b.p.add(key+".breaker.cooldown", "%s is out of range: want more than 0", b.showAny(key+".breaker.cooldown", s.Breaker.Cooldown))
+	}
+	return pl
+}
+
+func (b *builder) target(key string, s targetSchema, names, identities, plugins map[string]string, listeners *[]listener) Target {
+	t := Target{
+		Name:     s.Name,
+		Protocol: Protocol(s.Protocol),
+		Listen:   s.Listen,
+		Upstream: Upstream(s.Upstream),
+	}
+	b.name(key, s.Name, resourceName, names,
+		`use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters`)
+	protocolOK := b.required(key+".protocol", s.Protocol) &&
+		b.oneOf(key+".protocol", s.Protocol, string(ProtocolPostgres), string(ProtocolHTTP), string(ProtocolSSH))
+
+	lk := key + ".listen"
+	if b.required(lk, s.Listen) && b.hostPort(lk, s.Listen) {
+		l, _ := parseListener(lk, s.Listen)
+		for _, o := range *listeners {
+			if l.overlaps(o) {
+				if l.addr == o.addr {
+					b.p.add(lk, "%s already used by %s", b.show(lk, s.Listen), o.key)
+				} else {
+					b.p.add(lk, "%s overlaps %s (%q)", b.show(lk, s.Listen), o.key, o.addr)
+				}
+				break
+			}
+		}
+		*listeners = append(*listeners, l)
+	}
+
+	ak := key + ".upstream.address"
+	if b.required(ak, s.Upstream.Address) && protocolOK {
+		if t.Protocol == ProtocolHTTP {
+			b.httpAddress(ak, s.Upstream.Address)
+		} else {
+			b.hostPort(ak, s.Upstream.Address)
+		}
+	}
+
+	seen := map[string]string{}
+	for j, name := range s.Allow {
+		k := indexKey(key+".allow", j)
+		if _, ok := identities[name]; !ok {
+			b.p.add(k, "%s is not a defined identity", b.show(k, name))
+			continue
+		}
+		b.once(k, name, seen)
+	}
+	seen = map[string]string{}
+	for j, name := range s.Plugins {
+		k := indexKey(key+".plugins", j)
+		if _, ok := plugins[name]; !ok {
+			b.p.add(k, "%s is not a defined plugin", b.show(k, name))
+			continue
+		}
+		b.once(k, name, seen)
+	}
+	t.Allow = s.Allow
+	t.Plugins = s.Plugins
+	return t
+}
+
+// name checks an entry's name: present, well-formed and unique among its
+// list. Ill-formed names still count as defined, so references to them do
+// not add a second error.
+func (b *builder) name(entryKey, name string, pattern *regexp.Regexp, defined map[string]string, rule string) {
+	key := entryKey + ".name"
+	if !b.required(key, name) {
+		return
+	}
+	if !pattern.MatchString(name) {
+		b.p.add(key, "%s is not a valid name: %s", b.show(key, name), rule)
+	}
+	if prev, ok := defined[name]; ok {
+		b.p.add(key, "%s already used by %s", b.show(key, name), prev)
+		return
+	}
+	defined[name] = entryKey
+}
+
+// once reports a value listed twice in one list.
+func (b *builder) once(key, value string, seen map[string]string) bool {
+	if prev, ok := seen[value]; ok {
+		b.p.add(key, "%s already listed at %s", b.show(key, value), prev)
+		return false
+	}
+	seen[value] = key
+	return true
+}
+
+func (b *builder) required(key, value string) bool {
+	if value == "" {
+		b.p.add(key, "missing")
+		return false
+	}
+	return true
+}
+
+func (b *builder) defaultString(v *string, def string) string {
+	if v == nil {
+		return def
+	}
+	return *v
+}
+
+func (b *builder) oneOf(key, value string, allowed ...string) bool {
+	for _, a := range allowed {
+		if value == a {
+			return true
+		}
+	}
+	b.p.add(key, "%s is not one of %s", b.show(key, value), strings.Join(allowed, ", "))
+	return false
+}
+
+// show quotes a value for a message, unless it came from ${VAR}
+// expansion: then the template is shown instead, because the value may be
+// a secret.
+func (b *builder) show(key, value string) string {
+	if t, ok := b.templates[key]; ok {
+		return fmt.Sprintf("the expansion of %q", t)
+	}
+	return strconv.Quote(value)
+}
+
+func (b *builder) showAny(key string, v any) string {
+	if s, ok := v.(string); ok {
+		return b.show(key, s)
+	}
+	if v == nil {
+		return "the default"
+	}
+	return fmt.Sprint(v)
+}
+
+// resolve makes a relative path relative to the config file's directory.
+// "~" is not special; write ${HOME}.
+func (b *builder) resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return filepath.Clean(path)
+	}
+	return filepath.Join(b.baseDir, path)
+}
+
+func (b *builder) boolean(key string, v any, def bool) bool {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case bool:
+		return x
+	case string: // from the environment or ${VAR}
+		if r, err := strconv.ParseBool(x); err == nil {
+			return r
+		}
+		b.p.add(key, "%s is not true or false", b.show(key, x))
+	default:
+		b.p.add(key, "expected true or false, got %s", yamlType(v))
+	}
+	return def
+}
+
+func (b *builder) integer(key string, v any, def int) int {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case int:
+		return x
+	case int64:
+		if x >= math.MinInt32 && x <= math.MaxInt32 {
+			return int(x)
+		}
+	case uint64:
+		if x <= math.MaxInt32 {
+			return int(x)
+		}
+	case string: // from ${VAR}
+		if n, err := strconv.Atoi(strings.TrimSpace(x)); err == nil {
+			return n
+		}
+		b.p.add(key, "%s is not a whole number", b.show(key, x))
+		return def
+	default:
+		b.p.add(key, "expected a whole number, got %s", yamlType(v))
+		return def
+	}
+	b.p.add(key, "%v is out of range", v)
+	return def
+}
+
+func (b *builder) duration(key string, v any, def time.Duration) time.Duration {
+	switch x := v.(type) {
+	case nil:
+		return def
+	case string:
+		d, err := time.ParseDuration(strings.TrimSpace(x))
+		if err == nil {
+			return d
+		}
+		b.p.add(key, "%s is not a duration (e.g. 250ms, 2s, 1m30s)", b.show(key, x))
+	default:
+		b.p.add(key, "expected a duration with a unit (e.g. 250ms, 2s), got %s", yamlType(v))
+	}
+	// The caller's range check must not pile on.
+	return def
+}
+
+// size parses plugins[].memory_limit and rounds it up to whole Wasm pages.
+func (b *builder) size(key string, v any, def int64) int64 {
+	var n int64
+	switch x := v.(type) {
+	case nil:
+		return def
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	case uint64:
+		if x > math.MaxInt64 {
+			n = math.MaxInt64
+		} else {
+			n = int64(x)
+		}
+	case string:
+		var msg string
+		n, msg = parseSize(x)
+		if msg != "" {
+			b.p.add(key, "%s %s", b.show(key, x), msg)
+			return def
+		}
+	default:
+		b.p.add(key, "expected a size such as 64MiB or a number of bytes, got %s", yamlType(v))
+		return def
+	}
+	switch {
+	case n < MinMemoryLimit:
+		b.p.add(key, "%s is less than the minimum 1MiB", b.showAny(key, v))
+		return def
+	case n > MaxMemoryLimit:
+		b.p.add(key, "%s is more than the maximum 4GiB (all of wasm32's memory)", b.showAny(key, v))
+		return def
+	}
+	return (n + WasmPageSize - 1) / WasmPageSize * WasmPageSize
+}
+
+// parseSize reads "<digits>[ ]<unit>" with unit one of B, KiB, MiB, GiB
+// (any case) or none for bytes. On failure it returns the rest of a message.
+func parseSize(s string) (int64, string) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, "is not a size: want a whole number of bytes or of KiB, MiB or GiB, e.g. 64MiB"
+	}
+	unit := strings.TrimSpace(s[i:])
+	var mult int64
+	switch strings.ToLower(unit) {
+	case "", "b":
+		mult = 1
+	case "kib":
+		mult = 1 << 10
+	case "mib":
+		mult = 1 << 20
+	case "gib":
+		mult = 1 << 30
+	case "k", "kb", "m", "mb", "g", "gb":
+		return 0, "has an ambiguous unit: write KiB, MiB or GiB (powers of 1024), e.g. 64MiB"
+	default:
+		return 0, "is not a size: want a whole number of bytes or of KiB, MiB or GiB, e.g. 64MiB"
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n > math.MaxInt64/mult {
+		return math.MaxInt64, ""
+	}
+	return n * mult, ""
+}
+
+func (b *builder) hostPort(key, value string) bool {
+	host, port, err := net.SplitHostPort(value)
+	if err != nil {
+		b.p.add(key, "%s is not host:port", b.show(key, value))
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		b.p.add(key, "%s has an invalid port: want a number from 0 to 65535", b.show(key, value))
+		return false
+	}
+	if strings.ContainsAny(host, " /") {
+		b.p.add(key, "%s is not host:port", b.show(key, value))
+		return false
+	}
+	return true
+}
+
+func (b *builder) httpAddress(key, value string) {
+	if !strings.Contains(value, "://") {
+		b.hostPort(key, value)
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		b.p.add(key, "%s is not host:port or an http:// or https:// URL", b.show(key, value))
+	}
+}
+
+// listener is a parsed listen address, to find two that would collide.
+type listener struct {
+	key  string // the config key it came from
+	addr string
+	host string
+	port string
+}
+
+func parseListener(key, addr string) (listener, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	return listener{key: key, addr: addr, host: host, port: port}, err == nil
+}
+
+// overlaps reports whether binding both would fail: same port, and the same
+// host or either one a wildcard. Port 0 asks the kernel for a free port, so
+// it never collides.
+func (l listener) overlaps(o listener) bool {
+	if l.port != o.port || l.port == "0" {
+		return false
+	}
+	return l.host == o.host || isWildcard(l.host) || isWildcard(o.host)
+}
+
+func isWildcard(host string) bool {
+	return host == "" || host == "0.0.0.0" || host == "::"
+}
