@@ -94,7 +94,7 @@ func ParseBatch(buf []byte) (Batch, error) {
 	if tablesEnd > len(buf) {
 		return b, errAt("batch", "tables", -1, "truncated")
 	}
-	if b.dataOff < tablesEnd || b.dataOff > len(buf) || b.dataLen > len(buf)-b.dataOff {
+	if b.dataOff < tablesEnd || b.dataOff%Align != 0 || b.dataOff > len(buf) || b.dataLen > len(buf)-b.dataOff {
 		return b, errAt("batch", "data", -1, "out of range")
 	}
 	for i := 0; i < b.nCols; i++ {
@@ -123,9 +123,13 @@ func ParseBatch(buf []byte) (Batch, error) {
 		if !b.spanOK(le.Uint32(e[4:]), le.Uint32(e[8:])) {
 			return b, errAt("batch", "field", i, "value out of range")
 		}
-		k := Kind(le.Uint32(e[12:]) & fieldKindMask)
+		flags := le.Uint32(e[12:])
+		k := Kind(flags & fieldKindMask)
 		if k < KindString || k > KindBytes {
 			return b, errAt("batch", "field", i, "unknown kind")
+		}
+		if flags&fieldNull != 0 && le.Uint32(e[8:]) != 0 {
+			return b, errAt("batch", "field", i, "NULL field with a value")
 		}
 	}
 	for i := 0; i < b.nFinds; i++ {

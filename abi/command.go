@@ -50,6 +50,9 @@ func ParseCommand(buf []byte) (Command, error) {
 	}
 	c.buf = buf
 	c.kind = CommandKind(le.Uint32(buf[4:]))
+	if c.kind < CommandSQL || c.kind > CommandHTTP {
+		return c, errAt("command", "kind", -1, "unknown kind")
+	}
 	var ok bool
 	if c.text, ok = span(buf, le.Uint32(buf[8:]), le.Uint32(buf[12:])); !ok {
 		return c, errAt("command", "text", -1, "out of range")
