@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicegw/sluice/gateway/admin"
+	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/pluginhost"
+	"github.com/sluicegw/sluice/gateway/telemetry"
+)
+
+// configFlag adds --config, defaulting to $SLUICE_CONFIG.
+func configFlag(c *cobra.Command, path *string) {
+	c.Flags().StringVarP(path, "config", "c", os.Getenv("SLUICE_CONFIG"), "config file (default $SLUICE_CONFIG, else the embedded defaults)")
+}
+
+// loadConfig loads path, or the embedded defaults when path is empty.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}
+
+// pluginSpecs turns the plugins section into plugin host specs.
+func pluginSpecs(cfg *config.Config) []pluginhost.Spec {
+	var specs []pluginhost.Spec
+	for _, p := range cfg.Plugins() {
+		specs = append(specs, pluginSpec(p))
+	}
+	return specs
+}
+
+func pluginSpec(p config.Plugin) pluginhost.Spec {
+	return pluginhost.Spec{
+		Name: p.Name, Path: p.Path, Config: p.ConfigJSON(), OnError: string(p.OnError),
+		Timeout: p.Timeout, MemoryLimit: int64(p.MemoryPages()) * config.WasmPageSize, PoolSize: p.MaxInstances(),
+		BreakerFailures: p.Breaker.Failures, BreakerCooldown: p.Breaker.Cooldown,
+	}
+}
+
+func newHost(cfg *config.Config, logger *slog.Logger, metrics *telemetry.Metrics) (*pluginhost.Host, error) {
+	opts := pluginhost.Options{Engine: string(cfg.Runtime().Engine), Logger: logger, Metrics: metrics}
+	if cfg.Runtime().CompileCache {
+		opts.CacheDir = cfg.CompileCacheDir()
+	}
+	return pluginhost.New(opts)
+}
+
+func serveCmd(s *streams) *cobra.Command {
+	var path string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "run the gateway",
+		Long: `Runs the gateway: loads the config (a file, or the embedded defaults), loads
+and warms every plugin, serves the admin API (metrics, health, plugin status)
+on admin.listen, and watches the config file and the plugin files: a changed
+plugins section or .wasm file is applied live; an invalid one is refused and
+the running version keeps serving.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), s, path)
+		},
+	}
+	configFlag(c, &path)
+	return c
+}
+
+func serve(ctx context.Context, s *streams, path string) error {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return fail(ExitUsage, "%w", err)
+	}
+	logger, err := telemetry.NewLogger(s.err, cfg.Log().Level, cfg.Log().Format)
+	if err != nil {
+		return fail(ExitUsage, "%w", err)
+	}
+	metrics := telemetry.NewMetrics()
+	host, err := newHost(cfg, logger, metrics)
+	if err != nil {
+		return fail(ExitUsage, "%w", err)
+	}
+	defer host.Close(context.Background())
+	// At start every plugin must load: a gateway that silently serves
+	// without a configured policy would fail open.
+	if err := host.Apply(ctx, pluginSpecs(cfg)); err != nil {
+		return fail(ExitFailure, "%w", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := host.Watch(ctx); err != nil {
+			logger.Error("plugin hot reload is off", "err", err)
+		}
+	}()
+	if path != "" {
+		_, err := config.Watch(ctx, cfg, func(old, new *config.Config) error {
+			ch := old.Diff(new)
+			for _, sec := range ch.Sections() {
+				if sec != "plugins" {
+					logger.Warn("config section changed; it takes effect after a restart", "section", sec)
+				}
+			}
+			if ch.Plugins() {
+				if err := host.Apply(ctx, pluginSpecs(new)); err != nil {
+					logger.Error("plugins section applied with errors; failed plugins keep their running version", "err", err)
+				}
+			}
+			return nil
+		}, config.WatchOptions{Logger: logger, Registerer: metrics.Registry})
+		if err != nil {
+			logger.Warn("config hot reload is off", "err", err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Admin().Listen)
+	if err != nil {
+		return fail(ExitFailure, "admin.listen: %w", err)
+	}
+	srv := &http.Server{Handler: admin.Handler(host, metrics), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	for _, t := range cfg.Targets() {
+		// The protocol engines land in their own issues; until then a target
+		// is validated but not served, and saying so beats a silent no-op.
+		logger.Warn("target not served: its protocol engine is not in this build yet", "target", t.Name, "protocol", t.Protocol, "listen", t.Listen)
+	}
+	src := path
+	if src == "" {
+		src = "embedded defaults"
+	}
+	logger.Info("sluice serving", "config", src, "admin", "http://"+ln.Addr().String(), "engine", host.Engine(), "plugins", len(cfg.Plugins()))
+	<-ctx.Done()
+	logger.Info("sluice stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("admin shutdown: %w", err)
+	}
+	return nil
+}
