@@ -142,6 +142,13 @@ type Want struct {
 type Options struct {
 	// Engine is the Wasm engine ("" means wazero).
 	Engine string
+	// CacheDir keeps compiled plugins across runs ("" keeps them in
+	// memory for the run).
+	CacheDir string
+}
+
+func newHost(opts Options) (*pluginhost.Host, error) {
+	return pluginhost.New(pluginhost.Options{Engine: opts.Engine, CacheDir: opts.CacheDir})
 }
 
 // Result is the outcome of one case.
@@ -193,9 +200,14 @@ func RunDir(ctx context.Context, opts Options, plugin, dir string) (*Report, err
 		return nil, fmt.Errorf("no vector files (*.json) in %s", dir)
 	}
 	sort.Strings(files)
+	host, err := newHost(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer host.Close(ctx)
 	rep := &Report{}
 	for _, f := range files {
-		if err := RunFile(ctx, opts, plugin, f, rep); err != nil {
+		if err := runFile(ctx, host, plugin, f, rep); err != nil {
 			return rep, err
 		}
 	}
@@ -220,6 +232,16 @@ func ReadFile(path string) (*File, error) {
 // RunFile runs one vector file, adding its results to rep. It returns an
 // error only when the file cannot be read or the plugin not found.
 func RunFile(ctx context.Context, opts Options, plugin, path string, rep *Report) error {
+	host, err := newHost(opts)
+	if err != nil {
+		return err
+	}
+	defer host.Close(ctx)
+	return runFile(ctx, host, plugin, path, rep)
+}
+
+// runFile runs a vector file on host; plugins it loads are unloaded after.
+func runFile(ctx context.Context, host *pluginhost.Host, plugin, path string, rep *Report) error {
 	vf, err := ReadFile(path)
 	if err != nil {
 		return err
@@ -227,15 +249,7 @@ func RunFile(ctx context.Context, opts Options, plugin, path string, rep *Report
 	if _, err := os.Stat(plugin); err != nil {
 		return err
 	}
-	engine := opts.Engine
-	if engine == "" {
-		engine = "wazero"
-	}
-	host, err := pluginhost.New(pluginhost.Options{Engine: engine})
-	if err != nil {
-		return err
-	}
-	defer host.Close(ctx)
+	defer host.Apply(ctx, nil)
 	base := filepath.Base(path)
 
 	// One loaded plugin per distinct config.

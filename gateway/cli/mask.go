@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +17,9 @@ import (
 	"github.com/sluicegw/sluice/gateway/records"
 	"github.com/sluicegw/sluice/gateway/telemetry"
 )
+
+// maskMemoryLimit is the Go heap's soft limit in `sluice mask`.
+const maskMemoryLimit = 48 << 20
 
 func maskCmd(s *streams) *cobra.Command {
 	var (
@@ -46,6 +51,13 @@ the offending record).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// Compiling a plugin is the memory peak of a masking run
+				// (the stream itself is constant); a soft limit makes the
+				// GC work during it instead of growing the heap. See
+				// RATIONALE.md, "Why a soft memory limit for sluice mask?".
+				debug.SetMemoryLimit(maskMemoryLimit)
+			}
 			f := records.Format(0)
 			if format != "auto" {
 				var err error
@@ -72,7 +84,7 @@ the offending record).`,
 			if engine == "" {
 				engine = string(cfg.Runtime().Engine)
 			}
-			host, err := pluginhost.New(pluginhost.Options{Engine: engine, Logger: logger})
+			host, err := pluginhost.New(pluginhost.Options{Engine: engine, Logger: logger, CacheDir: userCacheDir()})
 			if err != nil {
 				return fail(ExitUsage, "%w", err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicegw/sluice/abi"
 	"github.com/sluicegw/sluice/conformance"
+	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 )
 
@@ -27,6 +28,24 @@ conformance vectors, and evaluate a command through it without a gateway.`,
 }
 
 func enginesList() string { return strings.Join(pluginhost.Engines(), ", ") }
+
+// userCacheDir is where the CLI keeps compiled plugins between runs, so a
+// CI step that masks a log does not recompile (and does not pay the
+// compiler's memory) every time. SLUICE_CACHE_DIR overrides it; "off"
+// disables it.
+func userCacheDir() string {
+	if d := os.Getenv(config.EnvCacheDir); d != "" {
+		if d == "off" {
+			return ""
+		}
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "sluice", "compile-cache")
+}
 
 // engineFlag adds --engine to a command that runs plugins.
 func engineFlag(c *cobra.Command, engine *string) {
@@ -141,7 +160,7 @@ func loadOne(ctx context.Context, engine, path, config string) (*pluginhost.Host
 	if config != "" && !json.Valid([]byte(config)) {
 		return nil, nil, fail(ExitUsage, "--config: not valid JSON")
 	}
-	h, err := pluginhost.New(pluginhost.Options{Engine: engine})
+	h, err := pluginhost.New(pluginhost.Options{Engine: engine, CacheDir: userCacheDir()})
 	if err != nil {
 		return nil, nil, fail(ExitUsage, "%w", err)
 	}
@@ -250,7 +269,7 @@ The vector format is described in conformance/README.md.`,
 			if vectors == "" {
 				vectors = filepath.Join(filepath.Dir(args[0]), "vectors")
 			}
-			rep, err := conformance.RunDir(cmd.Context(), conformance.Options{Engine: engine}, args[0], vectors)
+			rep, err := conformance.RunDir(cmd.Context(), conformance.Options{Engine: engine, CacheDir: userCacheDir()}, args[0], vectors)
 			if err != nil {
 				return fail(ExitUsage, "%w", err)
 			}

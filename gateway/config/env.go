@@ -37,9 +37,12 @@ const (
 	EnvAdminURL = "SLUICE_ADMIN_URL"
 	// EnvToken is the admin token the CLI presents.
 	EnvToken = "SLUICE_TOKEN"
+	// EnvCacheDir is where CLI commands that run plugins (mask, plugin
+	// test, plugin eval) keep compiled code; "off" disables the cache.
+	EnvCacheDir = "SLUICE_CACHE_DIR"
 )
 
-var nonConfigEnv = []string{EnvAdminURL, EnvConfig, EnvToken}
+var nonConfigEnv = []string{EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}
 
 // NonConfigEnv returns the SLUICE_ variables that are not config keys and
 // that config loading therefore ignores, sorted. It returns a new slice on

@@ -26,8 +26,9 @@ type moduleConfig struct {
 	// budget is the time budget of one call; 0 disables interruption
 	// (only for benchmarks: a runaway guest then runs forever).
 	budget time.Duration
-	// initBudget bounds instantiation plus _initialize and sluice_init,
-	// which for a Go guest includes starting its runtime.
+	// initBudget bounds instantiation, _initialize, and the setup calls
+	// (arena, init, selftest): for a Go guest they start its runtime and
+	// allocator, which must not be judged by the budget of one batch.
 	initBudget time.Duration
 	clock, random, stdout bool
 	// log receives the guest's sluice_v1.log lines and, with the stdout
@@ -53,6 +54,10 @@ const (
 	fnSelfTest
 	numFns
 )
+
+// setup reports whether fn prepares an instance rather than serves a
+// call: those run under moduleConfig.initBudget, not the call budget.
+func (fn fnID) setup() bool { return fn == fnArena || fn == fnInit || fn == fnSelfTest }
 
 var fnNames = [numFns]string{
 	fnArena:    abi.ExportArena,

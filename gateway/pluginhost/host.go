@@ -229,6 +229,13 @@ func (p *Plugin) reload(ctx context.Context, spec Spec, existing bool) (err erro
 		sum := sha256.Sum256(wasm)
 		sha := hex.EncodeToString(sum[:])
 		if g := p.cur.Load(); g != nil && g.sha == sha && g.spec.equal(spec) {
+			// The file is what already serves (e.g. a broken build was
+			// replaced by the good one again): nothing to reload, and no
+			// error to report any more.
+			if st := p.Status(); st.LastError != "" {
+				st.LastError, st.LastErrorAt = "", time.Time{}
+				p.status.Store(&st)
+			}
 			return nil
 		}
 		var g *generation

@@ -101,7 +101,7 @@ func (c *wazeroCompiled) instantiate(ctx context.Context) (instance, error) {
 	if err != nil {
 		return nil, wazeroErr(err)
 	}
-	in := &wazeroInstance{mod: m, mem: m.Memory(), budget: c.cfg.budget}
+	in := &wazeroInstance{mod: m, mem: m.Memory(), budget: c.cfg.budget, setupBudget: c.cfg.initBudget}
 	if in.mem == nil {
 		m.Close(ctx)
 		return nil, errors.New(`missing export "memory"`)
@@ -124,6 +124,9 @@ type wazeroInstance struct {
 	fns    [numFns]api.Function
 	stack  [2]uint64
 	budget time.Duration
+	// setupBudget bounds arena, init and selftest calls, which may start
+	// a guest runtime's allocator; see moduleConfig.initBudget.
+	setupBudget time.Duration
 }
 
 func (in *wazeroInstance) call(fn fnID, a, b uint32) (uint32, error) {
@@ -134,8 +137,12 @@ func (in *wazeroInstance) call(fn fnID, a, b uint32) (uint32, error) {
 	in.stack[0], in.stack[1] = uint64(a), uint64(b)
 	ctx := context.Background()
 	if in.budget > 0 {
+		budget := in.budget
+		if fn.setup() {
+			budget = in.setupBudget
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, in.budget)
+		ctx, cancel = context.WithTimeout(ctx, budget)
 		defer cancel()
 	}
 	if err := f.CallWithStack(ctx, in.stack[:]); err != nil {

@@ -12,8 +12,8 @@ import (
 const (
 	ndjsonRecord = `{"id":10432,"customer":{"name":"Ana Souza","email":"ana.souza@example.com","phone":"+55 11 91234-5678"},"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],"vip":true,"note":"caf\u00e9 \"corner\""}` + "\n"
 	csvHeader    = "id,name,email,phone,card,city,created_at,note\r\n"
-	csvRecord    = `10432,"Souza, Ana",ana.souza@example.com,+55 11 91234-5678,4111111111111111,São Paulo,2024-03-01T12:00:00Z,"said ""hi"" twice; multi-field note here"` + "\r\n"
-	textRecord   = "2024-03-01T12:00:00Z INFO user=ana.souza@example.com ip=203.0.113.7 card=4111111111111111 msg=\"checkout completed\" dur=120ms\n"
+	csvRecord    = `10432,"Souza, Ana",ana.souza@example.com,+55 11 91234-5678,4111111111111111,São Paulo,2024-03-01T12:00:00Z,"said ""hi"" twice, then asked to be called back on the landline after 6pm; prefers email"` + "\r\n"
+	textRecord   = "2024-03-01T12:00:00Z INFO user=ana.souza@example.com ip=203.0.113.7 card=4111111111111111 msg=\"checkout completed\" cart=7f3a9c21 items=3 total=129.90 dur=120ms trace=4bf92f3577b34da6\n"
 )
 
 func steadyReader(f Format, prefix, body string) Reader {
@@ -111,4 +111,12 @@ func TestAllocsReadWriteLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestBenchRecordSizes(t *testing.T) {
+	for _, r := range []string{ndjsonRecord, csvRecord, textRecord} {
+		if len(r) < 180 || len(r) > 230 {
+			t.Errorf("benchmark record of %d bytes, want ~200: %q", len(r), r)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package records
 import (
 	"encoding/csv"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -128,9 +127,6 @@ func checkAgainstEncodingCSV(t *testing.T, in string, opts Options) {
 	cr := csv.NewReader(strings.NewReader(in))
 	cr.FieldsPerRecord = -1
 	want, stdErr := cr.ReadAll()
-	if opts.CSVNoHeader {
-		opts.CSVNoHeader = true
-	}
 	opts.CSVNoHeader = true // compare every row, header included
 	recs, _, err := readAll(FormatCSV, in, opts)
 	if (err == nil) != (stdErr == nil) {
@@ -221,5 +217,4 @@ func TestCSVOptionErrors(t *testing.T) {
 	if _, err := NewReader(strings.NewReader("a"), FormatText, Options{MaxRecordSize: -1}).Next(); err == nil {
 		t.Error("negative max record size accepted")
 	}
-	var _ = io.EOF
 }

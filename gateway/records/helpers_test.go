@@ -27,7 +27,13 @@ type recSnap struct {
 
 // readAll reads every record of in, copying each one.
 func readAll(f Format, in string, opts Options) ([]recSnap, *Schema, error) {
-	rd := NewReader(strings.NewReader(in), f, opts)
+	return readAllFrom(strings.NewReader(in), f, opts)
+}
+
+// readAllFrom is readAll over any source, e.g. one that returns a byte at
+// a time.
+func readAllFrom(src io.Reader, f Format, opts Options) ([]recSnap, *Schema, error) {
+	rd := NewReader(src, f, opts)
 	var out []recSnap
 	for {
 		rec, err := rd.Next()

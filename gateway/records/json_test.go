@@ -153,21 +153,6 @@ func TestNDJSONRecordLinesAndSpans(t *testing.T) {
 	}
 }
 
-func readAllFrom(src interface{ Read([]byte) (int, error) }, f Format, opts Options) ([]recSnap, *Schema, error) {
-	rd := NewReader(src, f, opts)
-	var out []recSnap
-	for {
-		rec, err := rd.Next()
-		if err != nil {
-			if err.Error() == "EOF" {
-				return out, rd.Schema(), nil
-			}
-			return out, rd.Schema(), err
-		}
-		out = append(out, snap(rd.Schema(), rec))
-	}
-}
-
 func TestNDJSONErrors(t *testing.T) {
 	tests := []struct {
 		name, in, want string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,11 +226,11 @@ func TestWriteEdits(t *testing.T) {
 			wr := NewWriter(&out, tt.format, Options{})
 			for i := 0; ; i++ {
 				rec, err := rd.Next()
-				if err != nil {
-					if err.Error() != "EOF" {
-						t.Fatal(err)
-					}
+				if errors.Is(err, io.EOF) {
 					break
+				}
+				if err != nil {
+					t.Fatal(err)
 				}
 				var edits []Edit
 				for _, ru := range tt.rules {

@@ -5,7 +5,8 @@
 ;; {"mode":"l"} records loops forever, {"mode":"t"} records traps,
 ;; {"mode":"m"} records grows memory until the limit, then traps,
 ;; {"mode":"f"} records returns FAILED, {"mode":"s"} selftest fails,
-;; {"mode":"i"} init fails, {"mode":"x"} records writes an invalid edit.
+;; {"mode":"i"} init fails, {"mode":"x"} records writes an invalid edit,
+;; {"mode":"d"} records drops every record.
 ;;
 ;; Normal records: overwrites every non-NULL value with '*' in place and
 ;; reports an IN_PLACE edit for each. Command: BLOCK when the text starts
@@ -76,6 +77,22 @@
       (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
       unreachable))
     (local.set $o (i32.add (local.get $a) (local.get $out)))
+    (if (i32.eq (global.get $mode) (i32.const 100)) (then
+      (local.set $n (i32.load offset=8 (local.get $a)))
+      (local.set $p (i32.add (local.get $o) (i32.const 16)))
+      (block $dd (loop $drop
+        (br_if $dd (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store (local.get $p) (i32.const 5))
+        (i32.store offset=4 (local.get $p) (local.get $i))
+        (i64.store offset=8 (local.get $p) (i64.const 0))
+        (i64.store offset=16 (local.get $p) (i64.const 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 24)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $drop)))
+      (i32.store offset=8 (local.get $o) (local.get $n))
+      (i32.store offset=12 (local.get $o) (i32.const 0))
+      (i32.store (local.get $o) (i32.sub (local.get $p) (i32.add (local.get $o) (i32.const 8))))
+      (return (i32.const 0))))
     (local.set $n (i32.load offset=12 (local.get $a)))
     (local.set $data (i32.add (local.get $a) (i32.load offset=20 (local.get $a))))
     ;; fields table: 32 + n_columns*16 + n_records*8

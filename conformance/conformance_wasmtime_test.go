@@ -1,0 +1,5 @@
+//go:build wasmtime
+
+package conformance
+
+func init() { testEngine = "wasmtime" }
