@@ -44,6 +44,9 @@ func built(t *testing.T, path string) string {
 }
 
 func TestVectors(t *testing.T) {
+	// One compile cache for the suites: each distinct config loads the
+	// plugin again, and wasmtime compiles from scratch without one.
+	cacheDir := t.TempDir()
 	suites := []struct {
 		name, plugin, vectors string
 	}{
@@ -53,7 +56,7 @@ func TestVectors(t *testing.T) {
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
-			rep, err := RunDir(context.Background(), Options{Engine: testEngine}, s.plugin, s.vectors)
+			rep, err := RunDir(context.Background(), Options{Engine: testEngine, CacheDir: cacheDir}, s.plugin, s.vectors)
 			if err != nil {
 				t.Fatal(err)
 			}

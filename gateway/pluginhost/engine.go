@@ -29,7 +29,7 @@ type moduleConfig struct {
 	// initBudget bounds instantiation, _initialize, and the setup calls
 	// (arena, init, selftest): for a Go guest they start its runtime and
 	// allocator, which must not be judged by the budget of one batch.
-	initBudget time.Duration
+	initBudget            time.Duration
 	clock, random, stdout bool
 	// log receives the guest's sluice_v1.log lines and, with the stdout
 	// capability, its stdout and stderr. It must not retain msg.

@@ -325,7 +325,6 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	t.Logf("%d calls, 0 failures, 100 reloads", calls.Load())
 }
 
-
 func TestWatchReloadsChangedFile(t *testing.T) {
 	h := newTestHost(t)
 	dir := t.TempDir()

@@ -52,22 +52,53 @@ func (p *Plugin) Status() Status {
 	return Status{Name: p.name}
 }
 
+// An unloaded plugin (removed from the config, or its host closed) has no
+// generation: every call on it fails with FailInit, so callers that still
+// hold it apply the fail mode, and the accessors below answer as for a
+// fail-closed plugin with every hook.
+
 // Manifest returns the manifest of the serving version.
-func (p *Plugin) Manifest() abi.Manifest { return p.cur.Load().mod.Manifest }
+func (p *Plugin) Manifest() abi.Manifest {
+	if g := p.cur.Load(); g != nil {
+		return g.mod.Manifest
+	}
+	return abi.Manifest{}
+}
 
 // HasHook reports whether the serving version implements hook.
-func (p *Plugin) HasHook(hook string) bool { return p.cur.Load().mod.HasHook(hook) }
+func (p *Plugin) HasHook(hook string) bool {
+	if g := p.cur.Load(); g != nil {
+		return g.mod.HasHook(hook)
+	}
+	return true
+}
 
 // FailOpen reports the effective fail mode of the serving version.
-func (p *Plugin) FailOpen() bool { return p.cur.Load().failOpen }
+func (p *Plugin) FailOpen() bool {
+	if g := p.cur.Load(); g != nil {
+		return g.failOpen
+	}
+	return false
+}
 
 // Redaction returns the text the host writes for redacted values.
-func (p *Plugin) Redaction() string { return p.cur.Load().redaction }
-
-// Detectors returns the host-native detectors the plugin asked for.
-func (p *Plugin) Detectors() []abi.Detector {
-	return append([]abi.Detector(nil), p.cur.Load().detectors...)
+func (p *Plugin) Redaction() string {
+	if g := p.cur.Load(); g != nil {
+		return g.redaction
+	}
+	return abi.DefaultRedaction
 }
+
+// Detectors returns the host-native detectors the plugin asked for. The
+// slice is shared (it is read once per batch): callers must not modify it.
+func (p *Plugin) Detectors() []abi.Detector {
+	if g := p.cur.Load(); g != nil {
+		return g.detectors
+	}
+	return nil
+}
+
+var errUnloaded = errors.New("plugin is not loaded")
 
 // generation is one loaded version of a plugin: compiled code, limits and a
 // bounded pool of instances.
@@ -81,11 +112,11 @@ type generation struct {
 	redaction string
 	detectors []abi.Detector
 
-	idle chan *pooled     // idle instances
-	sem  chan struct{}    // one token per live instance
-	refs atomic.Int64     // live instances + 1 while current
-	once sync.Once        // closes comp when refs reaches 0
-	plans sync.Map        // schema key -> []abi.Action
+	idle  chan *pooled  // idle instances
+	sem   chan struct{} // one token per live instance
+	refs  atomic.Int64  // live instances + 1 while current
+	once  sync.Once     // closes comp when refs reaches 0
+	plans sync.Map      // schema key -> []abi.Action
 
 	calls    [numFns]prometheus.Counter
 	duration [numFns]prometheus.Observer
@@ -322,6 +353,9 @@ func (g *generation) fail(fn fnID, kind FailureKind, err error) error {
 // metrics and instance disposal around it.
 func (p *Plugin) do(ctx context.Context, hook string, f func(g *generation, pi *pooled) error) error {
 	g := p.cur.Load()
+	if g == nil {
+		return &PluginError{Plugin: p.name, Hook: hook, Kind: FailInit, Err: errUnloaded}
+	}
 	if !p.breaker.allow(time.Now()) {
 		return &PluginError{Plugin: p.name, Hook: hook, Kind: FailBreaker, FailOpen: g.failOpen, Err: errors.New("circuit breaker open")}
 	}
@@ -332,7 +366,9 @@ func (p *Plugin) do(ctx context.Context, hook string, f func(g *generation, pi *
 		if err != errRetired {
 			break
 		}
-		g = p.cur.Load()
+		if g = p.cur.Load(); g == nil {
+			return &PluginError{Plugin: p.name, Hook: hook, Kind: FailInit, Err: errUnloaded}
+		}
 	}
 	if err != nil {
 		p.recordFailure(hook, err)
@@ -449,6 +485,9 @@ func (p *Plugin) Records(ctx context.Context, bb *abi.BatchBuilder, apply func(b
 // plugin without a plan hook inspects every column (nil).
 func (p *Plugin) Plan(ctx context.Context, key string, bb *abi.BatchBuilder) ([]abi.Action, error) {
 	g := p.cur.Load()
+	if g == nil {
+		return nil, &PluginError{Plugin: p.name, Hook: abi.HookPlan, Kind: FailInit, Err: errUnloaded}
+	}
 	if !g.mod.HasHook(abi.HookPlan) {
 		return nil, nil
 	}

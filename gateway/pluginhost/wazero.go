@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -87,7 +88,17 @@ func (c *wazeroCompiled) close(ctx context.Context) error { return c.rt.Close(ct
 func (c *wazeroCompiled) instantiate(ctx context.Context) (instance, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions()
 	if c.cfg.clock {
-		mc = mc.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+		// A real sleep is cut at the call's budget: the engine can only
+		// interrupt guest code, not a host function that blocks.
+		sleepCap := time.Duration(1<<63 - 1)
+		if c.cfg.budget > 0 {
+			sleepCap = c.cfg.budget
+		}
+		mc = mc.WithSysWalltime().WithSysNanotime().
+			WithNanosleep(func(ns int64) { time.Sleep(min(time.Duration(ns), sleepCap)) })
+	} else {
+		fc := &fakeClock{}
+		mc = mc.WithWalltime(fc.walltime, 1).WithNanotime(fc.nanotime, 1).WithNanosleep(fc.sleep)
 	}
 	if c.cfg.random {
 		mc = mc.WithRandSource(rand.Reader)
@@ -171,6 +182,22 @@ func wazeroErr(err error) error {
 	}
 	return err
 }
+
+// fakeClock is the sandbox's clock (ABI.md 2.3): a fixed instant, 2022-01-01
+// UTC, that advances 1 ns per read; a sleep returns at once and advances it
+// by the time slept. One per instance, so instances are deterministic.
+type fakeClock struct{ n atomic.Int64 }
+
+const fakeWallSec = 1640995200 // 2022-01-01T00:00:00Z, as wasmtime.go
+
+func (c *fakeClock) walltime() (int64, int32) {
+	n := c.n.Add(1)
+	return fakeWallSec + n/1e9, int32(n % 1e9)
+}
+
+func (c *fakeClock) nanotime() int64 { return c.n.Add(1) }
+
+func (c *fakeClock) sleep(ns int64) { c.n.Add(ns) }
 
 // logWriter turns guest stdout/stderr writes into log lines.
 type logWriter struct {

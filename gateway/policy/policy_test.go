@@ -1,0 +1,234 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicegw/sluice/abi"
+	"github.com/sluicegw/sluice/gateway/pluginhost"
+	"github.com/sluicegw/sluice/gateway/records"
+)
+
+var testEngine = "wazero"
+
+func newHost(t testing.TB) *pluginhost.Host {
+	t.Helper()
+	h, err := pluginhost.New(pluginhost.Options{Engine: testEngine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+// loadFixture loads the host's WAT fixture with a mode and manifest.
+func loadFixture(t testing.TB, h *pluginhost.Host, name, mode, manifest string) *pluginhost.Plugin {
+	t.Helper()
+	wasm, err := os.ReadFile(filepath.Join("..", "pluginhost", "testdata", "fixture.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wasm, err = pluginhost.SetManifest(wasm, []byte(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name+".wasm")
+	os.WriteFile(path, wasm, 0o644)
+	p, err := h.Load(context.Background(), pluginhost.Spec{Name: name, Path: path, Config: []byte(`{"mode":"` + mode + `"}`), Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const fixtureManifest = `{"abi":1,"name":"fixture","version":"1","hooks":["command","records"]}`
+
+func loadExample(t testing.TB, h *pluginhost.Host, name, config string) *pluginhost.Plugin {
+	t.Helper()
+	path := filepath.Join("..", "..", "sdk", "go", "example", "json-field-mask.wasm")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s is not built: run `make plugins` (make test does)", path)
+	}
+	p, err := h.Load(context.Background(), pluginhost.Spec{Name: name, Path: path, Config: []byte(config), Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestChainEvaluate(t *testing.T) {
+	h := newHost(t)
+	fx := loadFixture(t, h, "fx", "n", fixtureManifest)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	var cb abi.CommandBuilder
+	cases := []struct {
+		chain Chain
+		text  string
+		want  abi.Verdict
+	}{
+		{Chain{mask, fx}, "DROP TABLE t", abi.Block},
+		{Chain{fx, mask}, "ALTER TABLE t", abi.RequireApproval},
+		{Chain{mask}, "DROP TABLE t", abi.Allow},
+		{Chain{}, "anything", abi.Allow},
+	}
+	for _, c := range cases {
+		cb.Reset()
+		cb.Set(abi.CommandSQL, c.text, "ci", "db")
+		res := c.chain.Evaluate(context.Background(), &cb)
+		if res.Verdict != c.want || res.Err() != nil {
+			t.Errorf("%q: got %v (%q, %v), want %v", c.text, res.Verdict, res.Reason, res.Err(), c.want)
+		}
+	}
+}
+
+func TestChainFailsClosed(t *testing.T) {
+	h := newHost(t)
+	p := loadFixture(t, h, "fx", "n", fixtureManifest)
+	var cb abi.CommandBuilder
+	cb.Set(abi.CommandSQL, "SELECT 1", "ci", "db")
+	// The plugin is unloaded (removed from the config) while a chain still
+	// holds it: every call fails, and a command that no plugin could judge
+	// is blocked.
+	if err := h.Apply(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	res := Chain{p}.Evaluate(context.Background(), &cb)
+	if res.Verdict != abi.Block || res.Err() == nil || !strings.Contains(res.Reason, "fail_closed") {
+		t.Fatalf("got %v %q %v", res.Verdict, res.Reason, res.Err())
+	}
+}
+
+// TestMaskerChainOrder: the second plugin sees the first one's edits.
+func TestMaskerChainOrder(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"],"mask":"xy"}`)
+	fx := loadFixture(t, h, "fx", "n", fixtureManifest)
+	var tb Table
+	tb.Columns = []string{"email", "name"}
+	tb.AddRecord()
+	tb.AddField(0, abi.KindString, false, []byte("ann@example.com"))
+	tb.AddField(1, abi.KindString, false, []byte("Ann"))
+	if err := NewMasker(Chain{mask, fx}).Mask(context.Background(), &tb); err != nil {
+		t.Fatal(err)
+	}
+	// json-field-mask turned the email into "xy"; the fixture then starred
+	// every value in place: "**" (two bytes, not fifteen) proves the order.
+	v0, _, c0 := tb.Field(0)
+	v1, _, c1 := tb.Field(1)
+	if string(v0) != "**" || string(v1) != "***" || !c0 || !c1 {
+		t.Fatalf("got %q %q", v0, v1)
+	}
+}
+
+func TestMaskerFailClosedRedactsEverything(t *testing.T) {
+	h := newHost(t)
+	fx := loadFixture(t, h, "fx", "t", fixtureManifest)
+	var tb Table
+	tb.Columns = []string{"a"}
+	for _, v := range []string{"secret-1", "secret-2"} {
+		tb.AddRecord()
+		tb.AddField(0, abi.KindString, false, []byte(v))
+	}
+	err := NewMasker(Chain{fx}).Mask(context.Background(), &tb)
+	var pe *pluginhost.PluginError
+	if !errors.As(err, &pe) || pe.Kind != pluginhost.FailTrap || !FailedClosed(err) {
+		t.Fatalf("got %v", err)
+	}
+	for f := 0; f < 2; f++ {
+		if v, _, _ := tb.Field(f); string(v) != abi.DefaultRedaction {
+			t.Fatalf("field %d: %q", f, v)
+		}
+	}
+}
+
+// slowReader hands out its chunks one at a time with a pause between.
+type slowReader struct {
+	chunks []string
+	pause  time.Duration
+}
+
+func (r *slowReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(r.pause)
+	n := copy(p, r.chunks[0])
+	r.chunks[0] = r.chunks[0][n:]
+	if r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// syncBuffer records when the first byte was written.
+type syncBuffer struct {
+	bytes.Buffer
+	first time.Time
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	if b.first.IsZero() && len(p) > 0 {
+		b.first = time.Now()
+	}
+	return b.Buffer.Write(p)
+}
+
+// TestMaskStreamFlushesSlowInput: a live stream is not held back until a
+// batch fills: the first record comes out before the input ends.
+func TestMaskStreamFlushesSlowInput(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	in := &slowReader{chunks: []string{"{\"email\":\"a@b.co\"}\n", "{\"email\":\"c@d.co\"}\n"}, pause: 500 * time.Millisecond}
+	var out syncBuffer
+	st, err := MaskStream(context.Background(), NewMasker(Chain{mask}), in, &out, StreamOptions{Format: records.FormatNDJSON})
+	end := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "{\"email\":\"****\"}\n{\"email\":\"****\"}\n" || st.Records != 2 || st.Batches != 2 {
+		t.Fatalf("out %q stats %+v", out.String(), st)
+	}
+	// The second chunk arrives 500ms after the first; the first record must
+	// have been written before it (ordering, not a timing threshold).
+	if !out.first.Before(end.Add(-250 * time.Millisecond)) {
+		t.Fatalf("first output at %v, stream ended at %v: partial batch not flushed", out.first, end)
+	}
+}
+
+func TestMaskStreamSniffsAndKeepsOrder(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	var in strings.Builder
+	var want strings.Builder
+	in.WriteString("email,n\n")
+	want.WriteString("email,n\n")
+	for i := 0; i < 1000; i++ {
+		in.WriteString("x@y.zz," + strings.Repeat("9", i%7) + "\n")
+		want.WriteString("****," + strings.Repeat("9", i%7) + "\n")
+	}
+	var out bytes.Buffer
+	st, err := MaskStream(context.Background(), NewMasker(Chain{mask}), strings.NewReader(in.String()), &out, StreamOptions{BatchRecords: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Format != records.FormatCSV || out.String() != want.String() || st.Batches < 16 {
+		t.Fatalf("format %v, batches %d, equal %v", st.Format, st.Batches, out.String() == want.String())
+	}
+}
+
+func TestMaskStreamMalformedStopsBeforeRecord(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	var out bytes.Buffer
+	_, err := MaskStream(context.Background(), NewMasker(Chain{mask}), strings.NewReader("{\"email\":\"a@b.co\"}\n{\"email\":\"leak@x.io\"\n"), &out, StreamOptions{Format: records.FormatNDJSON})
+	var se *records.SyntaxError
+	if !errors.As(err, &se) || se.Line != 2 || strings.Contains(out.String(), "leak") || out.String() != "{\"email\":\"****\"}\n" {
+		t.Fatalf("err %v, out %q", err, out.String())
+	}
+}

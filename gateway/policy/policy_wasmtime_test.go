@@ -1,0 +1,5 @@
+//go:build wasmtime
+
+package policy
+
+func init() { testEngine = "wasmtime" }
