@@ -285,7 +285,7 @@ func TestEnvOverrides(t *testing.T) {
 			}
 		})
 	}
-	if got := NonConfigEnv(); !slices.Equal(got, []string{EnvAdminURL, EnvConfig, EnvToken}) {
+	if got := NonConfigEnv(); !slices.Equal(got, []string{EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}) {
 		t.Errorf("NonConfigEnv = %v", got)
 	}
 	NonConfigEnv()[0] = "SLUICE_MUTATED"

@@ -18,9 +18,24 @@ import (
 
 var testEngine = "wazero"
 
+// cacheDir is shared by the package's hosts so the example plugin is
+// compiled once per run, not once per test.
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-policy-test")
+	if err != nil {
+		panic(err)
+	}
+	cacheDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func newHost(t testing.TB) *pluginhost.Host {
 	t.Helper()
-	h, err := pluginhost.New(pluginhost.Options{Engine: testEngine})
+	h, err := pluginhost.New(pluginhost.Options{Engine: testEngine, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
