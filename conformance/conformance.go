@@ -354,7 +354,20 @@ var columnTypes = map[string]abi.ColumnType{
 	"bool": abi.TypeBool, "json": abi.TypeJSON, "bytes": abi.TypeBytes, "timestamp": abi.TypeTimestamp,
 }
 
-func kindOf(t abi.ColumnType) abi.Kind {
+// ColumnType parses a vector column type ("" is text).
+func ColumnType(name string) (abi.ColumnType, bool) {
+	t, ok := columnTypes[name]
+	return t, ok
+}
+
+// CommandKind parses a vector command kind (sql, shell, http).
+func CommandKind(name string) (abi.CommandKind, bool) {
+	k, ok := commandKinds[name]
+	return k, ok
+}
+
+// FieldKind is the kind a host tokenizer gives the values of a column type.
+func FieldKind(t abi.ColumnType) abi.Kind {
 	switch t {
 	case abi.TypeInt, abi.TypeFloat:
 		return abi.KindNumber
@@ -370,12 +383,12 @@ func runBatch(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 	var t policy.Table
 	var kinds []abi.Kind
 	for i, col := range c.Batch.Columns {
-		ct, ok := columnTypes[col.Type]
+		ct, ok := ColumnType(col.Type)
 		if !ok {
 			return fmt.Errorf("columns[%d].type %q: want text, int, float, bool, json, bytes, timestamp or unknown", i, col.Type)
 		}
 		t.Columns = append(t.Columns, col.Name)
-		kinds = append(kinds, kindOf(ct))
+		kinds = append(kinds, FieldKind(ct))
 	}
 	repeat := max(1, c.Batch.RepeatRecords)
 	for range repeat {
@@ -471,7 +484,7 @@ func runCommand(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 	if c.Want == nil {
 		return errors.New("a command case needs want")
 	}
-	kind, ok := commandKinds[c.Command.Kind]
+	kind, ok := CommandKind(c.Command.Kind)
 	if !ok {
 		return fmt.Errorf("command.kind %q: want sql, shell or http", c.Command.Kind)
 	}

@@ -11,26 +11,6 @@ import (
 	"github.com/sluicegw/sluice/sdk/go/sluice"
 )
 
-var columnTypes = map[string]abi.ColumnType{
-	"": abi.TypeText, "unknown": abi.TypeUnknown, "text": abi.TypeText, "int": abi.TypeInt, "float": abi.TypeFloat,
-	"bool": abi.TypeBool, "json": abi.TypeJSON, "bytes": abi.TypeBytes, "timestamp": abi.TypeTimestamp,
-}
-
-// kindOf is the field kind a host tokenizer gives a value of a column type.
-func kindOf(t abi.ColumnType) abi.Kind {
-	switch t {
-	case abi.TypeInt, abi.TypeFloat:
-		return abi.KindNumber
-	case abi.TypeBool:
-		return abi.KindBool
-	case abi.TypeBytes:
-		return abi.KindBytes
-	}
-	return abi.KindString
-}
-
-var commandKinds = map[string]abi.CommandKind{"sql": abi.CommandSQL, "shell": abi.CommandShell, "http": abi.CommandHTTP}
-
 var verdictNames = map[abi.Verdict]string{abi.Allow: "allow", abi.Block: "block", abi.RequireApproval: "approve"}
 
 // TestVectors runs the batch and command cases of vectors/*.json natively
@@ -95,7 +75,7 @@ func runBatchVector(t *testing.T, h *sluice.Harness, c conformance.Case) {
 	var bb abi.BatchBuilder
 	var types []abi.ColumnType
 	for _, col := range c.Batch.Columns {
-		typ, ok := columnTypes[col.Type]
+		typ, ok := conformance.ColumnType(col.Type)
 		if !ok {
 			t.Fatalf("column %s: unknown type %q", col.Name, col.Type)
 		}
@@ -113,7 +93,7 @@ func runBatchVector(t *testing.T, h *sluice.Harness, c conformance.Case) {
 				if v.Null {
 					bb.AddField(i, abi.KindNull, true, nil)
 				} else {
-					bb.AddField(i, kindOf(types[i]), false, []byte(v.S))
+					bb.AddField(i, conformance.FieldKind(types[i]), false, []byte(v.S))
 				}
 			}
 		}
@@ -143,7 +123,7 @@ func runCommandVector(t *testing.T, h *sluice.Harness, c conformance.Case) {
 	if c.Want == nil {
 		t.Fatal("a command case needs want")
 	}
-	kind, ok := commandKinds[c.Command.Kind]
+	kind, ok := conformance.CommandKind(c.Command.Kind)
 	if !ok {
 		t.Fatalf("unknown command kind %q", c.Command.Kind)
 	}
