@@ -247,3 +247,37 @@ func TestMaskStreamMalformedStopsBeforeRecord(t *testing.T) {
 		t.Fatalf("err %v, out %q", err, out.String())
 	}
 }
+
+// TestMaskAllocsDoNotGrowWithRows is the allocation budget of the masking
+// hot path: whatever a batch costs (a context and timer for the call's
+// budget, the engine's call bookkeeping), it must not cost more per row.
+func TestMaskAllocsDoNotGrowWithRows(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	m := NewMasker(Chain{mask})
+	allocs := func(rows int) float64 {
+		var tb Table
+		tb.Columns = []string{"email", "name"}
+		fill := func() {
+			tb.Reset()
+			for i := 0; i < rows; i++ {
+				tb.AddRecord()
+				tb.AddField(0, abi.KindString, false, []byte("ann@example.com"))
+				tb.AddField(1, abi.KindString, false, []byte("Ann"))
+			}
+		}
+		fill()
+		m.Mask(context.Background(), &tb) // warm the table, plan and arena
+		return testing.AllocsPerRun(50, func() {
+			fill()
+			if err := m.Mask(context.Background(), &tb); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	few, many := allocs(16), allocs(256)
+	t.Logf("allocations per batch: %.0f at 16 rows, %.0f at 256 rows", few, many)
+	if many > few+1 {
+		t.Fatalf("allocations grow with rows: %.0f at 16 rows, %.0f at 256", few, many)
+	}
+}
