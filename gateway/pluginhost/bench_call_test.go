@@ -14,6 +14,10 @@ package pluginhost
 //	               metrics, no ABI encoding (the floor).
 //	raw-records1   the engine's call of sluice_records on a 1-field batch
 //	               already in the arena (the guest's work included).
+//	raw-records256 the same with 256 one-field records: the fixture's loop
+//	               runs 256 times, so budget minus nobudget, less the
+//	               per-call difference, over 256 prices one loop back-edge
+//	               under the engine's interruption checks.
 //	records1       Plugin.Records with a 1-field batch: what a masking
 //	               chain pays per batch on top of the guest's work.
 //	records1-floor Plugin.Records' steps without its metrics, breaker and
@@ -78,8 +82,9 @@ func BenchmarkCall(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Run("raw-selftest", func(b *testing.B) { benchRaw(b, p, false) })
-				b.Run("raw-records1", func(b *testing.B) { benchRaw(b, p, true) })
+				b.Run("raw-selftest", func(b *testing.B) { benchRaw(b, p, 0) })
+				b.Run("raw-records1", func(b *testing.B) { benchRaw(b, p, 1) })
+				b.Run("raw-records256", func(b *testing.B) { benchRaw(b, p, 256) })
 				if eng == "wazero" && !bm.noBudget {
 					b.Run("raw-selftest-sharedctx", func(b *testing.B) { benchWazeroSharedCtx(b, p) })
 				}
@@ -118,9 +123,10 @@ func BenchmarkCall(b *testing.B) {
 }
 
 // benchRaw calls the engine directly on a pooled instance of p: the
-// selftest export (no arguments, one result) or sluice_records on a
-// 1-field batch encoded into the arena once.
-func benchRaw(b *testing.B, p *Plugin, records bool) {
+// selftest export (no arguments, one result) with records 0, else
+// sluice_records on a batch of that many one-field records encoded into
+// the arena once.
+func benchRaw(b *testing.B, p *Plugin, records int) {
 	g := p.cur.Load()
 	pi, err := g.acquire(context.Background())
 	if err != nil {
@@ -128,9 +134,13 @@ func benchRaw(b *testing.B, p *Plugin, records bool) {
 	}
 	defer g.release(pi, false)
 	fn, in, out := fnSelfTest, uint32(0), uint32(0)
-	if records {
+	if records > 0 {
 		var bb abi.BatchBuilder
 		oneFieldBatch(&bb)
+		for range records - 1 {
+			bb.BeginRecord()
+			bb.AddField(0, abi.KindString, false, []byte("ann@example.com"))
+		}
 		n := bb.Encode(pi.in.memory()[pi.arena:])
 		fn, in, out = fnRecords, uint32(n), uint32(abi.AlignUp(n))
 	}
