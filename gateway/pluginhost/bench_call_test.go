@@ -315,7 +315,7 @@ func BenchmarkCallParts(b *testing.B) {
 	b.Run("breaker", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if !p.breaker.allow(time.Now()) {
+			if !p.breaker.allow() {
 				b.Fatal("breaker open")
 			}
 			p.breaker.success()

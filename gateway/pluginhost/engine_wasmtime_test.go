@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,15 @@ func TestWasmtimeCompileCache(t *testing.T) {
 			t.Fatalf("command: %v %v", d, err)
 		}
 		e := h.eng.(*wasmtimeEngine)
-		entry = filepath.Join(cacheDir, "wasmtime", wasmtimeCacheDirName, p.Status().SHA256+".cwasm")
+		// The key is the code the engine compiles: the module without its
+		// manifest section (Module.Bytes).
+		file, _ := os.ReadFile(path)
+		mod, err := Inspect(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(mod.Bytes)
+		entry = filepath.Join(cacheDir, "wasmtime", wasmtimeCacheDirName, hex.EncodeToString(sum[:])+".cwasm")
 		return e.cacheHits.Load(), e.cacheMisses.Load(), e.cacheWrites.Load(), entry
 	}
 	checkEntry := func(t *testing.T, entry string) {

@@ -18,7 +18,10 @@ import (
 // imports nothing the host does not provide.
 type Module struct {
 	Manifest abi.Manifest
-	Bytes    []byte
+	// Bytes is the code the engines compile: the module without its
+	// manifest section, so a manifest-only change (a new version string)
+	// still hits the compilation caches, which are keyed by these bytes.
+	Bytes []byte
 	// HasInit, HasReactorInit report the optional exports.
 	HasInit        bool
 	HasReactorInit bool
@@ -87,7 +90,11 @@ func Inspect(wasm []byte) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	mod := &Module{Manifest: m, Bytes: wasm}
+	code, err := removeCustomSection(wasm, abi.ManifestSection)
+	if err != nil {
+		return nil, err
+	}
+	mod := &Module{Manifest: m, Bytes: code}
 
 	if e, ok := info.export("memory"); !ok || e.kind != extMemory {
 		return nil, fmt.Errorf(`missing export "memory": the plugin must export its linear memory`)

@@ -249,6 +249,12 @@ func (g *generation) newInstance(ctx context.Context) (*pooled, error) {
 	return pi, nil
 }
 
+// processStart anchors monotonic: time.Since reads only the monotonic
+// clock, about half the cost of time.Now on the per-call path.
+var processStart = time.Now()
+
+func monotonic() time.Duration { return time.Since(processStart) }
+
 // AlignUpInt rounds n up to the ABI alignment.
 func AlignUpInt(n int) int { return abi.AlignUp(n) }
 
@@ -281,9 +287,9 @@ func (g *generation) ensureArena(pi *pooled, size int) error {
 // caller's re-encode function is not needed because growing preserves the
 // input only when the arena does not move, so the input is copied across.
 func (g *generation) callHook(pi *pooled, fn fnID, inLen int) ([]byte, error) {
-	start := time.Now()
+	start := monotonic()
 	g.calls[fn].Inc()
-	defer func() { g.duration[fn].Observe(time.Since(start).Seconds()) }()
+	defer func() { g.duration[fn].Observe((monotonic() - start).Seconds()) }()
 	for try := 0; ; try++ {
 		outOff := abi.AlignUp(inLen)
 		if err := g.ensureArenaKeep(pi, outOff+abi.OutputHeaderSize+max(minArena/4, inLen/2), inLen); err != nil {
@@ -356,7 +362,7 @@ func (p *Plugin) do(ctx context.Context, hook string, f func(g *generation, pi *
 	if g == nil {
 		return &PluginError{Plugin: p.name, Hook: hook, Kind: FailInit, Err: errUnloaded}
 	}
-	if !p.breaker.allow(time.Now()) {
+	if !p.breaker.allow() {
 		return &PluginError{Plugin: p.name, Hook: hook, Kind: FailBreaker, FailOpen: g.failOpen, Err: errors.New("circuit breaker open")}
 	}
 	var pi *pooled
@@ -375,13 +381,25 @@ func (p *Plugin) do(ctx context.Context, hook string, f func(g *generation, pi *
 		return err
 	}
 	err = f(g, pi)
+	if err == nil {
+		g.release(pi, false)
+		if p.breaker.success() {
+			p.host.metrics.BreakerOpen.WithLabelValues(p.name).Set(0)
+		}
+		return nil
+	}
+	return p.failed(g, pi, hook, err)
+}
+
+// failed releases the instance after a failed call: a plugin failure
+// other than a FAILED status leaves the instance suspect, so it is
+// discarded. Kept out of do so the success path does not make pe escape.
+func (p *Plugin) failed(g *generation, pi *pooled, hook string, err error) error {
 	var pe *PluginError
-	broken := errors.As(err, &pe) && pe.Kind != FailStatus
-	g.release(pi, broken)
-	if pe != nil {
+	isPlugin := errors.As(err, &pe)
+	g.release(pi, isPlugin && pe.Kind != FailStatus)
+	if isPlugin {
 		p.recordFailure(hook, err)
-	} else if err == nil && p.breaker.success() {
-		p.host.metrics.BreakerOpen.WithLabelValues(p.name).Set(0)
 	}
 	return err
 }
@@ -544,9 +562,9 @@ type breaker struct {
 	count     atomic.Int64
 }
 
-func (b *breaker) allow(now time.Time) bool {
+func (b *breaker) allow() bool {
 	u := b.openUntil.Load()
-	return u == 0 || now.UnixNano() >= u
+	return u == 0 || time.Now().UnixNano() >= u
 }
 
 // success closes the breaker and reports whether it had opened.

@@ -298,10 +298,27 @@ func parseWasm(b []byte) (*wasmInfo, error) {
 // payload: an existing section of that name is removed and the new one is
 // appended (custom sections may appear anywhere, core spec 5.5.3).
 func setCustomSection(module []byte, name string, payload []byte) ([]byte, error) {
+	out, err := removeCustomSection(module, name)
+	if err != nil {
+		return nil, err
+	}
+	var content []byte
+	content = appendU32(content, uint32(len(name)))
+	content = append(content, name...)
+	content = append(content, payload...)
+	out = append(out, secCustom)
+	out = appendU32(out, uint32(len(content)))
+	return append(out, content...), nil
+}
+
+// removeCustomSection returns a copy of module without the custom sections
+// called name.
+func removeCustomSection(module []byte, name string) ([]byte, error) {
 	if len(module) < len(wasmMagic) || !bytes.Equal(module[:len(wasmMagic)], wasmMagic) {
 		return nil, errNotWasm
 	}
-	out := append([]byte(nil), wasmMagic...)
+	out := make([]byte, 0, len(module))
+	out = append(out, wasmMagic...)
 	r := &wasmReader{b: module, pos: len(wasmMagic)}
 	for r.err == nil && r.pos < len(module) {
 		start := r.pos
@@ -322,13 +339,7 @@ func setCustomSection(module []byte, name string, payload []byte) ([]byte, error
 	if r.err != nil {
 		return nil, r.err
 	}
-	var content []byte
-	content = appendU32(content, uint32(len(name)))
-	content = append(content, name...)
-	content = append(content, payload...)
-	out = append(out, secCustom)
-	out = appendU32(out, uint32(len(content)))
-	return append(out, content...), nil
+	return out, nil
 }
 
 func appendU32(b []byte, v uint32) []byte {
