@@ -48,9 +48,8 @@ check: ## gofmt, go vet (both engines), go mod tidy with a diff gate
 	@git diff --exit-code -- go.mod go.sum || (echo "go mod tidy changed go.mod/go.sum: commit the result"; exit 1)
 
 .PHONY: bench
-bench: plugins ## run the Go benchmarks (both engines)
-	$(GO) test -run '^$$' -bench . -benchmem ./abi/... ./gateway/... ./bench/...
-	$(GO) test -run '^$$' -bench . -benchmem -tags wasmtime ./gateway/pluginhost/... ./bench/...
+bench: plugins ## run the benchmarks on both engines in one process (bench/run.sh; COUNT=5)
+	bench/run.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
