@@ -234,17 +234,17 @@ func TestServeHotReload(t *testing.T) {
 	os.WriteFile(plugin, wasm, 0o644)
 	admin := freePort(t)
 	cfgPath := filepath.Join(dir, "sluice.yaml")
-	writeCfg := func(fields string) {
+	writeCfg := func(file, fields string) {
 		os.WriteFile(cfgPath, []byte(fmt.Sprintf(`data_dir: %s
 admin:
   listen: %s
 plugins:
   - name: mask
-    path: mask.wasm
+    path: %s
     config: {fields: [%s]}
-`, shared, admin, fields)), 0o644)
+`, shared, admin, file, fields)), 0o644)
 	}
-	writeCfg("email")
+	writeCfg("mask.wasm", "email")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr bytes.Buffer
@@ -300,8 +300,17 @@ plugins:
 	// A changed plugins section is applied live.
 	writeFileAtomic(plugin, next)
 	before := waitFor("the good build again", func(s pluginhost.Status) bool { return s.LastError == "" }).Reloads
-	writeCfg("email, customer.email")
-	waitFor("the new plugin config", func(s pluginhost.Status) bool { return s.Reloads > before })
+	writeCfg("mask.wasm", "email, customer.email")
+	st = waitFor("the new plugin config", func(s pluginhost.Status) bool { return s.Reloads > before })
+
+	// The config points the plugin at another file.
+	other, _ := pluginhost.SetManifest(wasm, []byte(`{"abi":1,"name":"json-field-mask","version":"0.3.0","hooks":["command","records","plan","selftest"]}`))
+	os.WriteFile(filepath.Join(dir, "other.wasm"), other, 0o644)
+	writeCfg("other.wasm", "email, customer.email")
+	st = waitFor("the other file", func(s pluginhost.Status) bool { return s.Version == "0.3.0" })
+	if filepath.Base(st.Path) != "other.wasm" {
+		t.Fatalf("status after the path changed: %+v", st)
+	}
 
 	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
@@ -309,7 +318,7 @@ plugins:
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{`sluice_plugin_reloads_total{plugin="mask",result="ok"}`, `sluice_plugin_reloads_total{plugin="mask",result="error"}`, `sluice_config_reloads_total{result="ok"} 1`} {
+	for _, m := range []string{`sluice_plugin_reloads_total{plugin="mask",result="ok"}`, `sluice_plugin_reloads_total{plugin="mask",result="error"}`, `sluice_config_reloads_total{result="ok"} 2`} {
 		if !bytes.Contains(body, []byte(m)) {
 			t.Errorf("metrics lack %s", m)
 		}
