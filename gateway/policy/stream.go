@@ -58,13 +58,31 @@ func (s *slot) alloc(n int) []byte {
 	return s.buf[:n]
 }
 
-// readResult carries a record, or the reader's final error, and the
-// columns the schema gained with it (the schema belongs to the reading
-// goroutine).
-type readResult struct {
-	s       *slot
+// chunk is what the reading goroutine hands to the batching loop: up to
+// chunkCap records, or fewer when the reader is about to wait for input,
+// plus the columns the schema gained with them (the schema belongs to the
+// reading goroutine). Handing over chunks instead of records keeps channel
+// operations off the per-record path; chunks and their slots are recycled.
+type chunk struct {
+	slots   []*slot
+	n       int
 	newCols []string
 	err     error
+}
+
+// handoffReader calls before ahead of every read from the source, so the
+// records read so far are handed over before the reader may block: a slow
+// live stream is never held back by a half-filled chunk.
+type handoffReader struct {
+	r      io.Reader
+	before func()
+}
+
+func (h *handoffReader) Read(p []byte) (int, error) {
+	if h.before != nil {
+		h.before()
+	}
+	return h.r.Read(p)
 }
 
 // MaskStream reads records from in, masks them through m in batches, and
@@ -72,6 +90,10 @@ type readResult struct {
 // the fail mode (fail_closed redacts the whole batch) and are returned
 // joined at the end, so a caller can exit non-zero; malformed input stops
 // the stream at the offending record, of which nothing is written.
+//
+// A batch holds BatchRecords records (up to one chunk more when input
+// arrives in bursts) or BatchBytes; a partial batch is written when no
+// input arrived for FlushAfter.
 func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opts StreamOptions) (StreamStats, error) {
 	if opts.BatchRecords <= 0 {
 		opts.BatchRecords = DefaultBatchRecords
@@ -82,10 +104,10 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 	if opts.FlushAfter <= 0 {
 		opts.FlushAfter = DefaultFlushAfter
 	}
-	br := bufio.NewReaderSize(in, sniffSize)
+	src := &handoffReader{r: in}
+	br := bufio.NewReaderSize(src, sniffSize)
 	if opts.Format == 0 {
-		prefix, _ := br.Peek(sniffSize)
-		opts.Format = records.Sniff(prefix)
+		opts.Format = records.Sniff(sniffPrefix(br))
 	}
 	st := StreamStats{Format: opts.Format}
 	rd := records.NewReader(br, opts.Format, opts.Records)
@@ -93,35 +115,74 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	free := make(chan *slot, 2*opts.BatchRecords)
-	for i := 0; i < cap(free); i++ {
-		free <- &slot{}
+	chunkCap := min(64, opts.BatchRecords)
+	pool := make(chan *chunk, 2*(opts.BatchRecords/chunkCap+2))
+	for i := 0; i < cap(pool); i++ {
+		c := &chunk{slots: make([]*slot, chunkCap)}
+		for j := range c.slots {
+			c.slots[j] = &slot{}
+		}
+		pool <- c
 	}
-	recs := make(chan readResult, opts.BatchRecords)
+	chunks := make(chan *chunk, cap(pool))
 	go func() {
-		defer close(recs)
+		defer close(chunks)
 		schema := rd.Schema()
 		known := 0
-		for {
-			var s *slot
+		var cur *chunk
+		send := func() bool {
+			for ; known < schema.Len(); known++ {
+				cur.newCols = append(cur.newCols, schema.Column(known))
+			}
 			select {
-			case s = <-free:
+			case chunks <- cur:
+				cur = nil
+				return true
 			case <-ctx.Done():
-				return
+				return false
+			}
+		}
+		src.before = func() {
+			if cur != nil && cur.n > 0 {
+				send()
+			}
+		}
+		for {
+			if cur == nil {
+				select {
+				case cur = <-pool:
+					cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
+				case <-ctx.Done():
+					return
+				}
 			}
 			rec, err := rd.Next()
 			if err != nil {
-				recs <- readResult{err: err}
+				if cur == nil { // handed over while reading
+					select {
+					case cur = <-pool:
+						cur.n, cur.newCols = 0, cur.newCols[:0]
+					case <-ctx.Done():
+						return
+					}
+				}
+				cur.err = err
+				send()
 				return
 			}
-			rec.CopyTo(&s.rec, s.alloc)
-			var cols []string
-			for ; known < schema.Len(); known++ {
-				cols = append(cols, schema.Column(known))
+			if cur == nil {
+				// The chunk was handed over while Next read more input: the
+				// record just read starts a new one.
+				select {
+				case cur = <-pool:
+					cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
+				case <-ctx.Done():
+					return
+				}
 			}
-			select {
-			case recs <- readResult{s: s, newCols: cols}:
-			case <-ctx.Done():
+			rec.CopyTo(&cur.slots[cur.n].rec, cur.slots[cur.n].alloc)
+			cur.n++
+			if cur.n == len(cur.slots) && !send() {
 				return
 			}
 		}
@@ -130,6 +191,7 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 	var (
 		t       Table
 		batch   []*slot
+		held    []*chunk // chunks whose slots are in batch
 		bytes   int
 		edits   []records.Edit
 		failed  []error
@@ -168,16 +230,18 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 			if err := wr.Write(&s.rec, edits); err != nil {
 				return fmt.Errorf("writing record at line %d: %w", s.rec.Line, err)
 			}
-			free <- s
 		}
-		batch, bytes = batch[:0], 0
+		for _, c := range held {
+			pool <- c
+		}
+		batch, held, bytes = batch[:0], held[:0], 0
 		return wr.Flush()
 	}
 	for {
-		var res readResult
+		var c *chunk
 		var ok bool
 		select {
-		case res, ok = <-recs:
+		case c, ok = <-chunks:
 		case <-timer.C:
 			pending = false
 			if err := flush(); err != nil {
@@ -190,19 +254,22 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 		if !ok {
 			return st, errors.New("record reader stopped")
 		}
-		if res.err != nil {
+		t.Columns = append(t.Columns, c.newCols...)
+		held = append(held, c)
+		for _, s := range c.slots[:c.n] {
+			st.Records++
+			batch = append(batch, s)
+			bytes += len(s.rec.Raw)
+		}
+		if c.err != nil {
 			if err := flush(); err != nil {
 				return st, err
 			}
-			if res.err == io.EOF {
+			if c.err == io.EOF {
 				return st, errors.Join(failed...)
 			}
-			return st, errors.Join(append(failed, res.err)...)
+			return st, errors.Join(append(failed, c.err)...)
 		}
-		st.Records++
-		t.Columns = append(t.Columns, res.newCols...)
-		batch = append(batch, res.s)
-		bytes += len(res.s.rec.Raw)
 		if len(batch) >= opts.BatchRecords || bytes >= opts.BatchBytes {
 			if err := flush(); err != nil {
 				return st, err
@@ -212,6 +279,32 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 			pending = true
 		}
 	}
+}
+
+// sniffPrefix returns the start of the input for format detection: up to
+// 64 KiB, but no more than is there once two lines have arrived, so a slow
+// live stream is not held until 64 KiB have accumulated.
+func sniffPrefix(br *bufio.Reader) []byte {
+	for {
+		n := br.Buffered()
+		p, err := br.Peek(n)
+		if n >= sniffSize || err != nil || bytesCount(p, '\n') >= 2 {
+			return p
+		}
+		if p, err = br.Peek(n + 1); err != nil {
+			return p
+		}
+	}
+}
+
+func bytesCount(p []byte, c byte) int {
+	n := 0
+	for _, b := range p {
+		if b == c {
+			n++
+		}
+	}
+	return n
 }
 
 // maskSlots fills t from the held records and runs the masker over it.
