@@ -281,3 +281,25 @@ func TestMaskAllocsDoNotGrowWithRows(t *testing.T) {
 		t.Fatalf("allocations grow with rows: %.0f at 16 rows, %.0f at 256", few, many)
 	}
 }
+
+// TestMaskStreamSniffDoesNotWaitFor64KiB: with the format sniffed, a slow
+// stream is detected once two lines are in, not once 64 KiB are.
+func TestMaskStreamSniffDoesNotWaitFor64KiB(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	in := &slowReader{chunks: []string{"{\"email\":\"a@b.co\"}\n", "{\"email\":\"c@d.co\"}\n", "{\"email\":\"e@f.co\"}\n"}, pause: 400 * time.Millisecond}
+	var out syncBuffer
+	st, err := MaskStream(context.Background(), NewMasker(Chain{mask}), in, &out, StreamOptions{})
+	end := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Format != records.FormatNDJSON || strings.Count(out.String(), `"****"`) != 3 {
+		t.Fatalf("format %v, out %q", st.Format, out.String())
+	}
+	// The third line arrives 400ms after the second: the first records
+	// must be out before it.
+	if !out.first.Before(end.Add(-200 * time.Millisecond)) {
+		t.Fatalf("first output at %v, stream ended at %v", out.first, end)
+	}
+}
