@@ -311,6 +311,7 @@ func (c *wasmtimeCompiled) close(ctx context.Context) error {
 
 func (c *wasmtimeCompiled) instantiate(ctx context.Context) (_ instance, err error) {
 	st := &wasmtimeState{}
+	st.clock.realTime = c.cfg.clock
 	store := wasmtime.NewStoreWithData(c.e.eng, st)
 	defer func() {
 		if r := recover(); r != nil { // see call
@@ -361,10 +362,8 @@ func (c *wasmtimeCompiled) instantiate(ctx context.Context) (_ instance, err err
 // wasmtimeState is an instance's state that its host functions need; it is
 // the store's data. Only the goroutine calling into the instance touches it.
 type wasmtimeState struct {
-	mem *wasmtime.Memory // nil until instantiation returns
-	// clock counts fake clock reads (and virtual sleeps) without the clock
-	// capability.
-	clock uint64
+	mem   *wasmtime.Memory // nil until instantiation returns
+	clock sandboxClock
 	rng   *rand.ChaCha8
 	// deadline is when the current call's budget runs out, kept only with
 	// the clock capability (real sleeps are cut short at it); timedOut says
@@ -503,30 +502,30 @@ func trimBacktrace(msg string) string {
 	return msg
 }
 
-// WASI preview 1 errno values.
-const (
-	errnoSuccess = 0
-	errnoBadf    = 8
-	errnoFault   = 21
-	errnoInval   = 28
-)
-
 // Results of host functions, shared: wasmtime-go only reads them.
 var (
-	resultSuccess = []wasmtime.Val{wasmtime.ValI32(errnoSuccess)}
-	resultBadf    = []wasmtime.Val{wasmtime.ValI32(errnoBadf)}
-	resultFault   = []wasmtime.Val{wasmtime.ValI32(errnoFault)}
-	resultInval   = []wasmtime.Val{wasmtime.ValI32(errnoInval)}
+	resultSuccess = []wasmtime.Val{wasmtime.ValI32(wasiESuccess)}
+	resultBadf    = []wasmtime.Val{wasmtime.ValI32(wasiEBADF)}
+	resultFault   = []wasmtime.Val{wasmtime.ValI32(wasiEFAULT)}
+	resultInval   = []wasmtime.Val{wasmtime.ValI32(wasiEINVAL)}
 )
 
+// results maps the errno values of wasi.go to their results.
+func results(errno uint32) []wasmtime.Val {
+	switch errno {
+	case wasiESuccess:
+		return resultSuccess
+	case wasiEBADF:
+		return resultBadf
+	case wasiEFAULT:
+		return resultFault
+	case wasiEINVAL:
+		return resultInval
+	}
+	return []wasmtime.Val{wasmtime.ValI32(int32(errno))}
+}
+
 const wasiModule = "wasi_snapshot_preview1"
-
-// fakeWallBase is the instant of the fake realtime clock, 2022-01-01 UTC
-// (the same as wazero's fake wall clock).
-const fakeWallBase = 1640995200 * uint64(time.Second)
-
-// monoBase is the origin of the real monotonic clock given to guests.
-var monoBase = time.Now()
 
 // fakeRandSeed seeds the deterministic random stream of every instance
 // without the random capability.
@@ -597,15 +596,6 @@ func guestMemory(c *wasmtime.Caller, st *wasmtimeState) []byte {
 	return nil
 }
 
-// span returns mem[ptr : ptr+n], or false when it is out of bounds.
-func span(mem []byte, ptr uint32, n uint64) ([]byte, bool) {
-	end := uint64(ptr) + n
-	if end > uint64(len(mem)) {
-		return nil, false
-	}
-	return mem[ptr:end], true
-}
-
 func u32arg(v wasmtime.Val) uint32 { return uint32(v.I32()) }
 
 // log is sluice_v1.log(level, ptr, len). Out-of-bounds lines are dropped
@@ -618,40 +608,21 @@ func (h *wasmtimeHost) log(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.
 	return nil, nil
 }
 
-// clockTimeGet is clock_time_get(id, precision, *time). Without the clock
-// capability every clock is a fixed instant that advances by 1 ns per read
-// (realtime from 2022-01-01, monotonic from 0); with it they are real.
-// Only realtime (0) and monotonic (1) exist, as on wazero.
+// clockTimeGet is clock_time_get(id, precision, *time) on the instance's
+// sandboxClock: fake without the clock capability, real with it. Only
+// realtime (0) and monotonic (1) exist, as on wazero.
 func (h *wasmtimeHost) clockTimeGet(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	st := callerState(c)
 	out, ok := span(guestMemory(c, st), u32arg(args[2]), 8)
 	if !ok {
 		return resultFault, nil
 	}
-	t, ok := h.now(st, u32arg(args[0]))
+	t, ok := st.clock.now(u32arg(args[0]))
 	if !ok {
 		return resultInval, nil
 	}
 	binary.LittleEndian.PutUint64(out, t)
 	return resultSuccess, nil
-}
-
-// now reads clock id (a read advances the fake clocks by 1 ns).
-func (h *wasmtimeHost) now(st *wasmtimeState, id uint32) (uint64, bool) {
-	if id > 1 {
-		return 0, false
-	}
-	if h.cfg.clock {
-		if id == 0 {
-			return uint64(time.Now().UnixNano()), true
-		}
-		return uint64(time.Since(monoBase)), true
-	}
-	st.clock++
-	if id == 0 {
-		return fakeWallBase + st.clock, true
-	}
-	return st.clock, true
 }
 
 // randomGet is random_get(buf, len) without the random capability: a
@@ -716,143 +687,30 @@ func (h *wasmtimeHost) fdWrite(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmt
 	return resultSuccess, nil
 }
 
-// Sizes of WASI preview 1 poll_oneoff records.
-const (
-	wasiSubscriptionSize = 48
-	wasiEventSize        = 32
-)
-
-// pollOneoff is poll_oneoff(in, out, nsubscriptions, *nevents). wasmtime's
-// own would block in the host, where the epoch cannot interrupt it, so a
-// guest's sleep could outlast its budget. Here descriptor subscriptions are
-// ready at once (stdin at EOF, stdout and stderr writable; others EBADF);
-// otherwise the earliest clock subscription fires: without the clock
-// capability at once, advancing the fake clock by the timeout (virtual
-// time), with it after a real sleep cut short at the call's deadline.
+// pollOneoff is poll_oneoff(in, out, nsubscriptions, *nevents): see
+// wasiPollOneoff. wasmtime's own would block in the host, where the epoch
+// cannot interrupt it, so a guest's sleep could outlast its budget. Here a
+// real sleep is cut short at the call's deadline, which traps the call as a
+// timeout.
 func (h *wasmtimeHost) pollOneoff(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 	st := callerState(c)
-	mem := guestMemory(c, st)
-	n := u32arg(args[2])
-	if n == 0 {
-		return resultInval, nil
-	}
-	subs, ok := span(mem, u32arg(args[0]), uint64(n)*wasiSubscriptionSize)
-	if !ok {
-		return resultFault, nil
-	}
-	events, ok := span(mem, u32arg(args[1]), uint64(n)*wasiEventSize)
-	if !ok {
-		return resultFault, nil
-	}
-	nevents, ok := span(mem, u32arg(args[3]), 4)
-	if !ok {
-		return resultFault, nil
-	}
-	// Copy what the events need first: the guest may pass overlapping
-	// subscription and event buffers.
-	type sub struct {
-		userdata uint64
-		tag      uint8
-		errno    uint16
-		fdFlags  uint16
-		timeout  uint64
-	}
-	var small [8]sub
-	all := small[:0]
-	if n > uint32(len(small)) {
-		all = make([]sub, 0, n)
-	}
-	var minTimeout uint64
-	haveClock, haveReady := false, false
-	for i := uint32(0); i < n; i++ {
-		b := subs[i*wasiSubscriptionSize:]
-		s := sub{userdata: binary.LittleEndian.Uint64(b), tag: b[8]}
-		switch s.tag {
-		case 0: // clock
-			id := binary.LittleEndian.Uint32(b[16:])
-			s.timeout = binary.LittleEndian.Uint64(b[24:])
-			if binary.LittleEndian.Uint16(b[40:])&1 != 0 { // absolute
-				now, ok := h.peek(st, id)
-				if !ok {
-					s.errno, haveReady = errnoInval, true
-					break
-				}
-				s.timeout = max(s.timeout, now) - now
-			} else if id > 1 {
-				s.errno, haveReady = errnoInval, true
-				break
-			}
-			if !haveClock || s.timeout < minTimeout {
-				minTimeout = s.timeout
-			}
-			haveClock = true
-		case 1, 2: // fd_read, fd_write
-			fd := binary.LittleEndian.Uint32(b[16:])
-			switch {
-			case s.tag == 1 && fd == 0:
-				s.fdFlags = 1 // hangup: stdin is empty
-			case s.tag == 2 && (fd == 1 || fd == 2):
-			default:
-				s.errno = errnoBadf
-			}
-			haveReady = true
-		default:
-			s.errno, haveReady = errnoInval, true
-		}
-		all = append(all, s)
-	}
-	var trap *wasmtime.Trap
-	if !haveReady {
-		if h.cfg.clock {
-			d := time.Duration(min(minTimeout, uint64(1<<63-1)))
+	errno, timedOut := wasiPollOneoff(guestMemory(c, st), u32arg(args[0]), u32arg(args[1]), u32arg(args[2]), u32arg(args[3]),
+		&st.clock, func(ns uint64) bool {
+			d := time.Duration(min(ns, uint64(1<<63-1)))
+			cut := false
 			if !st.deadline.IsZero() {
 				if left := time.Until(st.deadline); d > left {
-					d = max(left, 0)
-					st.timedOut = true
-					trap = wasmtime.NewTrap("time budget exceeded while sleeping in poll_oneoff")
+					d, cut = max(left, 0), true
 				}
 			}
 			if d > 0 {
 				time.Sleep(d)
 			}
-		} else {
-			st.clock += minTimeout
-		}
+			return cut
+		})
+	if timedOut {
+		st.timedOut = true
+		return nil, wasmtime.NewTrap("time budget exceeded while sleeping in poll_oneoff")
 	}
-	if trap != nil {
-		return nil, trap
-	}
-	k := uint32(0)
-	for _, s := range all {
-		fires := s.tag != 0 || s.errno != 0
-		if s.tag == 0 && s.errno == 0 {
-			fires = !haveReady && s.timeout == minTimeout
-		}
-		if !fires {
-			continue
-		}
-		ev := events[k*wasiEventSize : (k+1)*wasiEventSize]
-		clear(ev)
-		binary.LittleEndian.PutUint64(ev, s.userdata)
-		binary.LittleEndian.PutUint16(ev[8:], s.errno)
-		ev[10] = s.tag
-		binary.LittleEndian.PutUint16(ev[24:], s.fdFlags)
-		k++
-	}
-	binary.LittleEndian.PutUint32(nevents, k)
-	return resultSuccess, nil
-}
-
-// peek reads clock id without advancing the fake clock.
-func (h *wasmtimeHost) peek(st *wasmtimeState, id uint32) (uint64, bool) {
-	if id > 1 {
-		return 0, false
-	}
-	if h.cfg.clock {
-		return h.now(st, id)
-	}
-	if id == 0 {
-		return fakeWallBase + st.clock, true
-	}
-	return st.clock, true
+	return results(errno), nil
 }

@@ -3,11 +3,9 @@ package pluginhost
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -52,7 +50,7 @@ type wazeroCompiled struct {
 func (e *wazeroEngine) compile(ctx context.Context, mod *Module, cfg moduleConfig) (compiled, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(e.cache).
-		WithMemoryLimitPages(cfg.memoryPages).
+		WithMemoryLimitPages(min(cfg.memoryPages, maxWazeroPages)).
 		// Interruption needs termination checks compiled into every loop
 		// and function entry, and a watcher per call; see RATIONALE.md.
 		WithCloseOnContextDone(cfg.budget > 0)
@@ -97,22 +95,21 @@ func (c *wazeroCompiled) close(ctx context.Context) error { return c.rt.Close(ct
 
 func (c *wazeroCompiled) instantiate(ctx context.Context) (instance, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions()
-	// base is the parent of every context the instance runs under; without
-	// the clock capability it carries the instance's fake clock, which
-	// wazeroPoll advances.
-	base := context.Background()
+	// base is the parent of every context the instance runs under; it
+	// carries the instance's clock, which wazeroPoll reads and (fake)
+	// advances.
+	clk := newSandboxClock(c.cfg.clock)
 	if c.cfg.clock {
-		// Real clocks (wazeroNanotime so that wazeroPoll reads the same
+		// Real clocks (clk.nanotime so that wazeroPoll reads the same
 		// monotonic clock); wazeroPoll sleeps.
-		mc = mc.WithSysWalltime().WithNanotime(wazeroNanotime, 1)
+		mc = mc.WithSysWalltime().WithNanotime(clk.nanotime, 1)
 	} else {
-		fc := &fakeClock{}
 		// Nanosleep is only used by wazero's poll_oneoff, replaced; the
 		// fake one is set for any other sleeper.
-		mc = mc.WithWalltime(fc.walltime, 1).WithNanotime(fc.nanotime, 1).WithNanosleep(fc.sleep)
-		base = context.WithValue(base, fakeClockKey{}, fc)
-		ctx = context.WithValue(ctx, fakeClockKey{}, fc)
+		mc = mc.WithWalltime(clk.walltime, 1).WithNanotime(clk.nanotime, 1).WithNanosleep(clk.sleep)
 	}
+	base := context.WithValue(context.Background(), sandboxClockKey{}, clk)
+	ctx = context.WithValue(ctx, sandboxClockKey{}, clk)
 	if c.cfg.random {
 		mc = mc.WithRandSource(rand.Reader)
 	}
@@ -176,10 +173,7 @@ func (in *wazeroInstance) call(fn fnID, a, b uint32) (uint32, error) {
 	return uint32(in.stack[0]), nil
 }
 
-func (in *wazeroInstance) memory() []byte {
-	b, _ := in.mem.Read(0, in.mem.Size())
-	return b
-}
+func (in *wazeroInstance) memory() []byte { return wazeroView(in.mem) }
 
 func (in *wazeroInstance) close() { in.mod.Close(context.Background()) }
 
@@ -197,68 +191,18 @@ func wazeroErr(err error) error {
 	return err
 }
 
-// fakeClock is the sandbox's clock (ABI.md 2.3): a fixed instant, 2022-01-01
-// UTC, that advances 1 ns per read; a sleep returns at once and advances it
-// by the time slept. One per instance, so instances are deterministic.
-type fakeClock struct{ n atomic.Int64 }
+// sandboxClockKey keys an instance's *sandboxClock in the contexts it runs
+// under.
+type sandboxClockKey struct{}
 
-const fakeWallSec = 1640995200 // 2022-01-01T00:00:00Z, as wasmtime.go
-
-func (c *fakeClock) walltime() (int64, int32) {
-	n := c.n.Add(1)
-	return fakeWallSec + n/1e9, int32(n % 1e9)
-}
-
-func (c *fakeClock) nanotime() int64 { return c.n.Add(1) }
-
-func (c *fakeClock) sleep(ns int64) { c.advance(uint64(max(ns, 0))) }
-
-// advance moves the clock ns ahead, saturating rather than wrapping: a
-// guest may sleep "forever".
-func (c *fakeClock) advance(ns uint64) {
-	for {
-		n := c.n.Load()
-		next := int64(1<<63 - 1)
-		if ns < uint64(next-n) {
-			next = n + int64(ns)
-		}
-		if c.n.CompareAndSwap(n, next) {
-			return
-		}
-	}
-}
-
-// now reads clock id (0 realtime, 1 monotonic) without advancing it.
-func (c *fakeClock) now(id uint32) uint64 {
-	n := uint64(c.n.Load())
-	if id == 0 {
-		return fakeWallSec*uint64(time.Second) + n
-	}
-	return n
-}
-
-// fakeClockKey keys an instance's *fakeClock in the contexts it runs under.
-type fakeClockKey struct{}
-
-// wazeroMonoBase is the origin of the real monotonic clock given to guests
-// with the clock capability.
-var wazeroMonoBase = time.Now()
-
-func wazeroNanotime() int64 { return int64(time.Since(wazeroMonoBase)) }
-
-// wazeroPoll is WASI poll_oneoff for one compiled generation. It replaces
-// wazero's, which sleeps through ModuleConfig's Nanosleep: that knows
-// neither the call's deadline nor how to fail the call, so a real sleep
-// could only be capped at a whole budget from its start (outlasting the
-// call, or cutting a setup call's longer budget short) and the call then
-// went on as if it had slept; wazero's also reports a clock as fired next
-// to a ready stdin, makes a writable stdout wait for the clock, and refuses
-// absolute clocks (ENOTSUP). As on wasmtime (wasmtime.go, pollOneoff): descriptor
-// subscriptions are ready at once (stdin at end of file, stdout and stderr
-// writable, others EBADF); otherwise the earliest clock fires, without the
-// clock capability at once, advancing the instance's fake clock by its
-// timeout, with it after a real sleep that ends the call as a timeout when
-// it would outlast the call's budget.
+// wazeroPoll is WASI poll_oneoff (wasiPollOneoff) for one compiled
+// generation. It replaces wazero's, which sleeps through ModuleConfig's
+// Nanosleep: that knows neither the call's deadline nor how to fail the
+// call, so a real sleep could only be capped at a whole budget from its
+// start (outlasting the call, or cutting a setup call's longer budget
+// short) and the call then went on as if it had slept; wazero's also
+// reports a clock as fired next to a ready stdin, makes a writable stdout
+// wait for the clock, and refuses absolute clocks (ENOTSUP).
 type wazeroPoll struct {
 	clock bool // the clock capability
 	// budget says calls have a deadline (moduleConfig.budget > 0); without
@@ -266,128 +210,27 @@ type wazeroPoll struct {
 	budget bool
 }
 
-// WASI preview 1 values used by wazeroPoll (wasmtime.go has its own).
-const (
-	wasiESuccess  = 0
-	wasiEBADF     = 8
-	wasiEFAULT    = 21
-	wasiEINVAL    = 28
-	pollSubSize   = 48 // a subscription
-	pollEventSize = 32 // an event
-)
-
 func (p *wazeroPoll) pollOneoff(ctx context.Context, m api.Module, stack []uint64) {
-	stack[0] = uint64(p.poll(ctx, m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), api.DecodeU32(stack[3])))
+	clk, _ := ctx.Value(sandboxClockKey{}).(*sandboxClock)
+	if clk == nil {
+		clk = newSandboxClock(p.clock) // not reached: every instance context has one
+	}
+	errno, _ := wasiPollOneoff(wazeroView(m.Memory()),
+		api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), api.DecodeU32(stack[3]),
+		clk, func(ns uint64) bool { p.sleep(ctx, ns); return false })
+	stack[0] = uint64(errno)
 }
 
-func (p *wazeroPoll) poll(ctx context.Context, m api.Module, in, out, n, neventsPtr uint32) uint32 {
-	if n == 0 {
-		return wasiEINVAL
-	}
-	if uint64(n)*pollSubSize > 1<<32-1 {
-		return wasiEFAULT
-	}
-	mem := m.Memory()
-	subs, ok := mem.Read(in, n*pollSubSize)
-	if !ok {
-		return wasiEFAULT
-	}
-	events, ok := mem.Read(out, n*pollEventSize)
-	if !ok {
-		return wasiEFAULT
-	}
-	if _, ok := mem.Read(neventsPtr, 4); !ok {
-		return wasiEFAULT
-	}
-	fc, _ := ctx.Value(fakeClockKey{}).(*fakeClock)
-	if fc == nil && !p.clock {
-		fc = &fakeClock{} // not reached: every instance context has one
-	}
-	// Copy what the events need first: the guest may pass overlapping
-	// subscription and event buffers.
-	type sub struct {
-		userdata uint64
-		tag      uint8
-		errno    uint16
-		fdFlags  uint16
-		timeout  uint64
-	}
-	var small [8]sub
-	all := small[:0]
-	if n > uint32(len(small)) {
-		all = make([]sub, 0, n)
-	}
-	var minTimeout uint64
-	haveClock, haveReady := false, false
-	for i := uint32(0); i < n; i++ {
-		b := subs[i*pollSubSize:]
-		s := sub{userdata: binary.LittleEndian.Uint64(b), tag: b[8]}
-		switch s.tag {
-		case 0: // clock
-			id := binary.LittleEndian.Uint32(b[16:])
-			s.timeout = binary.LittleEndian.Uint64(b[24:])
-			if id > 1 {
-				s.errno, haveReady = wasiEINVAL, true
-				break
-			}
-			if binary.LittleEndian.Uint16(b[40:])&1 != 0 { // absolute
-				var now uint64
-				switch {
-				case fc != nil:
-					now = fc.now(id)
-				case id == 0:
-					now = uint64(time.Now().UnixNano())
-				default:
-					now = uint64(wazeroNanotime())
-				}
-				s.timeout = max(s.timeout, now) - now
-			}
-			if !haveClock || s.timeout < minTimeout {
-				minTimeout = s.timeout
-			}
-			haveClock = true
-		case 1, 2: // fd_read, fd_write
-			fd := binary.LittleEndian.Uint32(b[16:])
-			switch {
-			case s.tag == 1 && fd == 0:
-				s.fdFlags = 1 // hangup: stdin is empty
-			case s.tag == 2 && (fd == 1 || fd == 2):
-			default:
-				s.errno = wasiEBADF
-			}
-			haveReady = true
-		default:
-			s.errno, haveReady = wasiEINVAL, true
-		}
-		all = append(all, s)
-	}
-	if !haveReady {
-		if fc != nil {
-			fc.advance(minTimeout)
-		} else {
-			p.sleep(ctx, minTimeout)
-		}
-	}
-	k := uint32(0)
-	for _, s := range all {
-		fires := s.tag != 0 || s.errno != 0
-		if s.tag == 0 && s.errno == 0 {
-			fires = !haveReady && s.timeout == minTimeout
-		}
-		if !fires {
-			continue
-		}
-		ev := events[k*pollEventSize : (k+1)*pollEventSize]
-		clear(ev)
-		binary.LittleEndian.PutUint64(ev, s.userdata)
-		binary.LittleEndian.PutUint16(ev[8:], s.errno)
-		ev[10] = s.tag
-		binary.LittleEndian.PutUint16(ev[24:], s.fdFlags)
-		k++
-	}
-	mem.WriteUint32Le(neventsPtr, k)
-	return wasiESuccess
+// wazeroView returns the whole linear memory, as a view. api.Memory's
+// Size is a uint32 that wraps to 0 at 4 GiB, which is why compile caps
+// wazero memories one page short of it (maxWazeroPages).
+func wazeroView(mem api.Memory) []byte {
+	b, _ := mem.Read(0, mem.Size())
+	return b
 }
+
+// maxWazeroPages keeps a linear memory below 4 GiB, where Size wraps.
+const maxWazeroPages = 65535
 
 // sleep sleeps ns with the clock capability. A sleep that would outlast
 // the call's deadline (or is interrupted by its cancellation) ends the
