@@ -28,6 +28,11 @@ $(EXAMPLE): build $(shell find sdk/go abi -name '*.go' -o -name manifest.json)
 .PHONY: fixtures
 fixtures: ## rebuild the committed .wasm test fixtures from their .wat (needs wabt)
 	@for f in gateway/pluginhost/testdata/*.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
+	@# Proposal features need flags: each file names its wat2wasm command.
+	@cd gateway/pluginhost/testdata/meter_features && for f in *.wat; do \
+	  cmd=$$(sed -n 's/^;; *\(wat2wasm .*\)$$/\1/p' "$$f" | head -1); \
+	  [ -n "$$cmd" ] || { echo "$$f: no wat2wasm command line"; exit 1; }; \
+	  eval "$$cmd" || exit 1; done
 
 .PHONY: run
 run: plugins ## run the gateway on its embedded defaults

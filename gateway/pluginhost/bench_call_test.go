@@ -17,7 +17,9 @@ package pluginhost
 //	raw-records256 the same with 256 one-field records: the fixture's loop
 //	               runs 256 times, so budget minus nobudget, less the
 //	               per-call difference, over 256 prices one loop back-edge
-//	               under the engine's interruption checks.
+//	               under the engine's interruption checks (on wazero: the
+//	               host's loop metering, or wazero's own checks when built
+//	               with wazeroInterrupt=close).
 //	records1       Plugin.Records with a 1-field batch: what a masking
 //	               chain pays per batch on top of the guest's work.
 //	records1-floor Plugin.Records' steps without its metrics, breaker and
@@ -196,9 +198,9 @@ func benchRecordsFloor(b *testing.B, p *Plugin) {
 }
 
 // benchWazeroSharedCtx calls the selftest export through wazero's API with
-// one long-lived cancellable context instead of a context.WithTimeout per
-// call: what wazero itself costs per call when termination is compiled in
-// (its watcher goroutine), without the host's per-call timer.
+// one long-lived cancellable context, without the host's per-call timer:
+// what wazero itself costs per call in the configured interruption mode
+// (with wazeroInterrupt=close, its watcher goroutine per call).
 func benchWazeroSharedCtx(b *testing.B, p *Plugin) {
 	g := p.cur.Load()
 	pi, err := g.acquire(context.Background())

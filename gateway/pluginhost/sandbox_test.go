@@ -331,7 +331,11 @@ func TestSandboxExitAndTimeout(t *testing.T) {
 // process and the next instance fine.
 func TestSandboxTraps(t *testing.T) {
 	for _, op := range []uint32{9, 10, 11} {
-		in, _ := wasiInstance(t, moduleConfig{budget: time.Second})
+		// A budget far beyond the trap: recursing down to the engine's
+		// stack limit takes seconds under the race detector, and function
+		// entries are metered on wazero, so a short budget would turn the
+		// stack overflow into a timeout.
+		in, _ := wasiInstance(t, moduleConfig{budget: time.Minute})
 		_, err := in.call(fnCommand, op, 0)
 		if err == nil || classify(err) != FailTrap || strings.Contains(err.Error(), "Stack backtrace") {
 			t.Fatalf("op %d: %v (%s)", op, err, classify(err))

@@ -42,19 +42,35 @@ func newWazero(opts EngineOptions) (engine, error) {
 func (e *wazeroEngine) close(ctx context.Context) error { return e.cache.Close(ctx) }
 
 type wazeroCompiled struct {
-	rt  wazero.Runtime
-	cm  wazero.CompiledModule
-	mod *Module
-	cfg moduleConfig
+	rt      wazero.Runtime
+	cm      wazero.CompiledModule
+	mod     *Module
+	cfg     moduleConfig
+	metered bool // see compile
 }
 
 func (e *wazeroEngine) compile(ctx context.Context, mod *Module, cfg moduleConfig) (compiled, error) {
+	// With a budget, calls are interrupted through loop metering (see
+	// meter.go and RATIONALE.md): the module is rewritten to call
+	// sluice_v1.yield every meterInterval loop iterations and function
+	// entries, and wazero compiles no termination checks and starts no
+	// watcher per call. The metered bytes key the compilation cache.
+	metered := cfg.budget > 0 && wazeroInterrupt != "close"
+	code := mod.Bytes
+	if metered {
+		var err error
+		if code, err = meterModule(mod.Bytes); err != nil {
+			return nil, fmt.Errorf("wazero: %w", err)
+		}
+	}
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(e.cache).
 		WithMemoryLimitPages(min(cfg.memoryPages, maxWazeroPages)).
-		// Interruption needs termination checks compiled into every loop
-		// and function entry, and a watcher per call; see RATIONALE.md.
-		WithCloseOnContextDone(cfg.budget > 0)
+		// Without metering, interruption needs termination checks
+		// compiled into every loop header (not function entries: loop-free
+		// recursion is not interrupted), and a watcher per call; see
+		// RATIONALE.md.
+		WithCloseOnContextDone(cfg.budget > 0 && !metered)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	// WASI preview 1 with poll_oneoff replaced (see wazeroPoll).
 	wasi := rt.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
@@ -70,7 +86,7 @@ func (e *wazeroEngine) compile(ctx context.Context, mod *Module, cfg moduleConfi
 		return nil, fmt.Errorf("wazero: wasi: %w", err)
 	}
 	logf := cfg.log
-	_, err := rt.NewHostModuleBuilder(abi.ImportModule).
+	host := rt.NewHostModuleBuilder(abi.ImportModule).
 		NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, m api.Module, stack []uint64) {
 			level, ptr, n := api.DecodeI32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
@@ -78,18 +94,56 @@ func (e *wazeroEngine) compile(ctx context.Context, mod *Module, cfg moduleConfi
 				logf(abi.LogLevel(level), msg)
 			}
 		}), []api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32}, nil).
-		Export(abi.ImportLog).
-		Instantiate(ctx)
-	if err != nil {
+		Export(abi.ImportLog)
+	if metered {
+		host = host.NewFunctionBuilder().WithGoFunction(api.GoFunc(wazeroYield), nil, nil).Export(meterYield)
+	}
+	if _, err := host.Instantiate(ctx); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wazero: host module: %w", err)
 	}
-	cm, err := rt.CompileModule(ctx, mod.Bytes)
+	cm, err := rt.CompileModule(ctx, code)
 	if err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wazero: compile: %w", err)
 	}
-	return &wazeroCompiled{rt: rt, cm: cm, mod: mod, cfg: cfg}, nil
+	return &wazeroCompiled{rt: rt, cm: cm, mod: mod, cfg: cfg, metered: metered}, nil
+}
+
+// wazeroInterrupt selects how calls with a budget are interrupted on
+// wazero: "meter" (loop metering, the default) or "close" (wazero's
+// WithCloseOnContextDone: a termination check exiting to Go at every loop
+// back-edge and a watcher goroutine per call). It exists to compare the
+// two in one benchmark session: build a test binary with
+// -ldflags=-X=github.com/sluicegw/sluice/gateway/pluginhost.wazeroInterrupt=close
+var wazeroInterrupt = "meter"
+
+// wazeroYield is sluice_v1.yield, which metered guest code calls every
+// meterInterval loop iterations and function entries (meter.go). It
+// returns at once while the call's deadline has not passed, and else ends
+// the call as a timeout, the way wazeroPoll ends a sleep: wazero returns
+// the exit error from the call as is, and the host discards the instance.
+// Being Go code entered through a function call, it is also where the
+// goroutine running a spinning guest can be preempted (for the GC's
+// stop-the-world).
+func wazeroYield(ctx context.Context, _ []uint64) {
+	if c, ok := ctx.(*callContext); ok {
+		if time.Since(c.deadline) < 0 && !c.expired.Load() {
+			return
+		}
+		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	}
+	// Instantiation and _initialize run under a context of their own.
+	if err := ctx.Err(); err != nil {
+		code := sys.ExitCodeDeadlineExceeded
+		if errors.Is(err, context.Canceled) {
+			code = sys.ExitCodeContextCanceled
+		}
+		panic(sys.NewExitError(code))
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	}
 }
 
 func (c *wazeroCompiled) close(ctx context.Context) error { return c.rt.Close(ctx) }
@@ -123,7 +177,7 @@ func (c *wazeroCompiled) instantiate(ctx context.Context) (instance, error) {
 	if err != nil {
 		return nil, wazeroErr(err)
 	}
-	in := &wazeroInstance{mod: m, mem: m.Memory(), base: base, budget: c.cfg.budget, setupBudget: c.cfg.initBudget}
+	in := &wazeroInstance{mod: m, mem: m.Memory(), base: base, budget: c.cfg.budget, setupBudget: c.cfg.initBudget, metered: c.metered}
 	if c.cfg.budget > 0 {
 		in.cctx = newCallContext(base)
 	}
@@ -154,6 +208,7 @@ type wazeroInstance struct {
 	// setupBudget bounds arena, init and selftest calls, which may start
 	// a guest runtime's allocator; see moduleConfig.initBudget.
 	setupBudget time.Duration
+	metered     bool // the module is metered (wazeroCompiled.metered)
 }
 
 func (in *wazeroInstance) call(fn fnID, a, b uint32) (uint32, error) {
@@ -177,14 +232,23 @@ func (in *wazeroInstance) call(fn fnID, a, b uint32) (uint32, error) {
 	if err := f.CallWithStack(ctx, in.stack[:]); err != nil {
 		return 0, wazeroErr(err)
 	}
+	if in.metered && in.cctx != nil && in.cctx.expired.Load() {
+		// The call returned after its deadline but before metered code
+		// got to check it (less than meterInterval loop iterations or
+		// calls late). Its results stand; only a blocked poll_oneoff
+		// watches the context, and the spent one is replaced, so that the
+		// next call does not fail for this one.
+		in.cctx = newCallContext(in.base)
+	}
 	return uint32(in.stack[0]), nil
 }
 
 // callContext is the context of one instance's calls, re-armed per call:
 // a call's budget then costs a timer reset instead of a
 // context.WithTimeout (4 allocations, ~0.4 µs; bench/README.md). It
-// expires once: wazero closes the module when Done fires, and the host
-// discards the instance.
+// expires once. Metered modules (meter.go) read its deadline in
+// wazeroYield, and only wazeroPoll waits on Done; without metering wazero
+// closes the module when Done fires, and the host discards the instance.
 type callContext struct {
 	base     context.Context
 	done     chan struct{}
