@@ -5,6 +5,7 @@ BIN := bin/sluice
 # Plugins are WASI reactors built by the Go toolchain itself.
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 EXAMPLE := sdk/go/example/json-field-mask.wasm
+WAT_EXAMPLE := sdk/wat/customer-id-mask.wasm
 FIXTURES := $(patsubst %.wat,%.wasm,$(wildcard gateway/pluginhost/testdata/*.wat))
 FUZZTIME ?= 20s
 
@@ -19,11 +20,15 @@ build: ## build bin/sluice (wazero engine; add TAGS=wasmtime for the second engi
 	$(GO) build -trimpath $(if $(TAGS),-tags $(TAGS)) -o $(BIN) ./gateway/cmd/sluice
 
 .PHONY: plugins
-plugins: $(EXAMPLE) ## build every plugin and SDK example
+plugins: $(EXAMPLE) $(WAT_EXAMPLE) ## build every plugin and SDK example
 
 $(EXAMPLE): build $(shell find sdk/go abi -name '*.go' -o -name manifest.json)
 	$(WASM_GO) -o $@ ./sdk/go/example
 	$(BIN) plugin manifest set $@ sdk/go/example/manifest.json
+
+$(WAT_EXAMPLE): build sdk/wat/customer-id-mask.wat sdk/wat/manifest.json
+	wat2wasm sdk/wat/customer-id-mask.wat -o $@
+	$(BIN) plugin manifest set $@ sdk/wat/manifest.json
 
 .PHONY: fixtures
 fixtures: ## rebuild the committed .wasm test fixtures from their .wat (needs wabt)
@@ -65,4 +70,4 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 
 .PHONY: clean
 clean: ## remove build outputs
-	rm -rf bin $(EXAMPLE)
+	rm -rf bin $(EXAMPLE) $(WAT_EXAMPLE)

@@ -53,6 +53,7 @@ func TestVectors(t *testing.T) {
 		{"host fixture", fixture(t, "fixture", fixtureManifest), "vectors/fixture"},
 		{"abi version", fixture(t, "v2", ""), "vectors/abi-version"},
 		{"go sdk example", built(t, "sdk/go/example/json-field-mask.wasm"), "../sdk/go/example/vectors"},
+		{"wat example", built(t, "sdk/wat/customer-id-mask.wasm"), "../sdk/wat/vectors"},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
