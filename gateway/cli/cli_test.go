@@ -135,6 +135,15 @@ func TestPluginEval(t *testing.T) {
 		{[]string{"--shell", "A reboot"}, 0, `"verdict": "approve"`},
 		{[]string{"--http", "GET /v1/users?id=1", "--exit-code"}, 0, `"verdict": "allow"`},
 		{[]string{"--http", "nonsense"}, 2, ``},
+		// The analysers' facts reach the plugin: PostgreSQL's grammar
+		// sees two statements, the shell parser a pipe into sudo sh.
+		{[]string{"--sql", "DELETE FROM t; DROP TABLE u", "--facts"}, 0, `1,
+      "tag",
+      "DROP TABLE"`},
+		{[]string{"--sql", "SELECT 'drop table x'", "--facts"}, 0, `"kind",
+      "select"`},
+		{[]string{"--shell", "curl -s x | sudo sh", "--facts"}, 0, `"pipe_from",
+      "curl"`},
 		{[]string{"--sql", "x", "--shell", "y"}, 2, ``},
 	}
 	for _, c := range cases {

@@ -14,6 +14,8 @@ import (
 	"github.com/sluicegw/sluice/conformance"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
+	"github.com/sluicegw/sluice/gateway/shellscan"
+	"github.com/sluicegw/sluice/gateway/sqlscan"
 )
 
 func pluginCmd(s *streams) *cobra.Command {
@@ -178,16 +180,37 @@ type evalResult struct {
 	Reason  string `json:"reason"`
 	Plugin  string `json:"plugin"`
 	Error   string `json:"error,omitempty"`
+	// Facts are the analysis the plugin was given, with --facts:
+	// [statement, key, value] as in conformance vectors.
+	Facts [][3]any `json:"facts,omitempty"`
+}
+
+// commandFacts decodes the facts of an encoded command, for --facts.
+func commandFacts(cb *abi.CommandBuilder) [][3]any {
+	buf := make([]byte, cb.Size())
+	cb.Encode(buf)
+	c, err := abi.ParseCommand(buf)
+	if err != nil {
+		return nil
+	}
+	facts := make([][3]any, 0, c.NumFacts())
+	for i := 0; i < c.NumFacts(); i++ {
+		f := c.Fact(i)
+		facts = append(facts, [3]any{f.Stmt, string(f.Key), string(f.Value)})
+	}
+	return facts
 }
 
 func pluginEvalCmd(s *streams) *cobra.Command {
 	var engine, config, sql, shell, httpReq string
-	var exitCode bool
+	var exitCode, showFacts bool
 	c := &cobra.Command{
 		Use:   "eval PLUGIN.wasm (--sql TEXT | --shell TEXT | --http \"METHOD PATH\")",
 		Short: "dry-run one command through a plugin and print the verdict as JSON",
 		Long: `Evaluates one command through the plugin's command hook, as the gateway
-would, and prints {"verdict":"allow|block|approve","reason":...}. A plugin
+would: SQL is analysed on PostgreSQL's own grammar (gateway/sqlscan) and
+shell lines with a real shell parser (gateway/shellscan), and the plugin
+gets their facts. Prints {"verdict":"allow|block|approve","reason":...}. A plugin
 failure prints the fail mode's verdict with the error. With --exit-code the
 exit status is 0 for allow, 1 for block or approve, so CI can gate on it.`,
 		Example: `  sluice plugin eval sql-guard.wasm --sql 'DROP TABLE users'
@@ -208,8 +231,14 @@ exit status is 0 for allow, 1 for block or approve, so CI can gate on it.`,
 			switch {
 			case sql != "":
 				cb.Set(abi.CommandSQL, sql, "cli", "eval")
+				a, err := sqlscan.Analyze(sql)
+				if err != nil {
+					return fail(ExitUsage, "--sql: %w", err)
+				}
+				a.AddFacts(&cb)
 			case shell != "":
 				cb.Set(abi.CommandShell, shell, "cli", "eval")
+				shellscan.Analyze(shell).AddFacts(&cb)
 			default:
 				method, target, ok := strings.Cut(strings.TrimSpace(httpReq), " ")
 				if !ok || method == "" || !strings.HasPrefix(target, "/") {
@@ -237,6 +266,9 @@ exit status is 0 for allow, 1 for block or approve, so CI can gate on it.`,
 			if err != nil {
 				res.Error = err.Error()
 			}
+			if showFacts {
+				res.Facts = commandFacts(&cb)
+			}
 			if err := writeJSON(s, res); err != nil {
 				return err
 			}
@@ -251,6 +283,7 @@ exit status is 0 for allow, 1 for block or approve, so CI can gate on it.`,
 	c.Flags().StringVar(&shell, "shell", "", "a shell command line")
 	c.Flags().StringVar(&httpReq, "http", "", `an HTTP request line, "METHOD PATH"`)
 	c.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 unless the verdict is allow")
+	c.Flags().BoolVar(&showFacts, "facts", false, "also print the analysis facts the plugin was given")
 	engineFlag(c, &engine)
 	return c
 }
