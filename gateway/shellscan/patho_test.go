@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// TestPathological feeds hostile shapes: the per-line limits must bound the
+// work (no timing assertion: machines are noisy; the durations are logged
+// and BenchmarkAnalyze tracks speed).
 func TestPathological(t *testing.T) {
 	for name, line := range map[string]string{
 		"sudo chain":   strings.Repeat("sudo ", 5000) + "x",
@@ -23,8 +26,9 @@ func TestPathological(t *testing.T) {
 	} {
 		start := time.Now()
 		a := Analyze(line)
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s: %v (%d commands, err %q)", name, d, len(a.Commands), a.ParseError)
+		if len(a.Commands) > MaxCommands {
+			t.Errorf("%s: %d commands, more than MaxCommands (%d)", name, len(a.Commands), MaxCommands)
 		}
+		t.Logf("%s: %v, %d commands, truncated %v, err %q", name, time.Since(start), len(a.Commands), a.Truncated, a.ParseError)
 	}
 }
