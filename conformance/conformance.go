@@ -29,6 +29,8 @@ import (
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/records"
+	"github.com/sluicegw/sluice/gateway/shellscan"
+	"github.com/sluicegw/sluice/gateway/sqlscan"
 )
 
 // File is one vector file.
@@ -490,6 +492,20 @@ func runCommand(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 	}
 	var cb abi.CommandBuilder
 	cb.Set(kind, c.Command.Text, c.Command.Identity, c.Command.Target)
+	if c.Command.Facts == nil {
+		// No facts given: the host's own analysis, as the gateway would
+		// hand it to the plugin.
+		switch kind {
+		case abi.CommandSQL:
+			a, err := sqlscan.Analyze(c.Command.Text)
+			if err != nil {
+				return fmt.Errorf("command: %w", err)
+			}
+			a.AddFacts(&cb)
+		case abi.CommandShell:
+			shellscan.Analyze(c.Command.Text).AddFacts(&cb)
+		}
+	}
 	for i, fact := range c.Command.Facts {
 		if len(fact) != 3 {
 			return fmt.Errorf("command.facts[%d]: want [stmt, key, value]", i)
