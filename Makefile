@@ -21,6 +21,12 @@ build: ## build bin/sluice (wazero engine; add TAGS=wasmtime for the second engi
 
 .PHONY: plugins
 plugins: $(EXAMPLE) $(WAT_EXAMPLE) ## build every plugin and SDK example
+	@# Bundled Go plugins: plugins/NAME/ with main.go and manifest.json.
+	@for d in plugins/*/; do n=$$(basename "$$d"); \
+	  [ -f "$$d/manifest.json" ] && [ -f "$$d/main.go" ] || continue; \
+	  echo "plugin $$d$$n.wasm"; \
+	  $(WASM_GO) -o "$$d$$n.wasm" "./$$d" && $(BIN) plugin manifest set "$$d$$n.wasm" "$$d/manifest.json" || exit 1; \
+	done
 
 $(EXAMPLE): build $(shell find sdk/go abi -name '*.go' -o -name manifest.json)
 	$(WASM_GO) -o $@ ./sdk/go/example

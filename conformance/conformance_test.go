@@ -55,6 +55,14 @@ func TestVectors(t *testing.T) {
 		{"go sdk example", built(t, "sdk/go/example/json-field-mask.wasm"), "../sdk/go/example/vectors"},
 		{"wat example", built(t, "sdk/wat/customer-id-mask.wasm"), "../sdk/wat/vectors"},
 	}
+	// Every bundled plugin with vectors (built by make plugins).
+	dirs, _ := filepath.Glob(filepath.Join("..", "plugins", "*", "vectors"))
+	for _, d := range dirs {
+		name := filepath.Base(filepath.Dir(d))
+		suites = append(suites, struct{ name, plugin, vectors string }{
+			"plugin " + name, built(t, filepath.Join("plugins", name, name+".wasm")), d,
+		})
+	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
 			rep, err := RunDir(context.Background(), Options{Engine: testEngine, CacheDir: cacheDir}, s.plugin, s.vectors)
