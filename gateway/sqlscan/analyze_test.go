@@ -241,3 +241,15 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+func TestEventTriggerTag(t *testing.T) {
+	for sql, want := range map[string]string{
+		"CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f()": "CREATE EVENT TRIGGER",
+		"ALTER EVENT TRIGGER e DISABLE":                                    "ALTER EVENT TRIGGER",
+	} {
+		a, err := Analyze(sql)
+		if err != nil || a.ParseError != "" || len(a.Statements) != 1 || a.Statements[0].Tag != want || !a.Statements[0].DDL {
+			t.Errorf("%s: %+v %v", sql, a, err)
+		}
+	}
+}

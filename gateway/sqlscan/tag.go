@@ -137,6 +137,10 @@ func classify(n *pg.Node) (tag, kind string, ddl, writes bool) {
 		return "ANALYZE", KindUtility, false, true
 	case *pg.Node_LockStmt:
 		return "LOCK TABLE", KindUtility, false, true
+	case *pg.Node_CreateEventTrigStmt: // the node name would say "TRIG"
+		return "CREATE EVENT TRIGGER", KindDDL, true, true
+	case *pg.Node_AlterEventTrigStmt:
+		return "ALTER EVENT TRIGGER", KindDDL, true, true
 	}
 	// Fallback: name the statement after its node type.
 	name := string(n.ProtoReflect().WhichOneof(nodeOneof).Message().Name())
