@@ -1,6 +1,7 @@
 package sqlscan
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -250,6 +251,39 @@ func TestEventTriggerTag(t *testing.T) {
 		a, err := Analyze(sql)
 		if err != nil || a.ParseError != "" || len(a.Statements) != 1 || a.Statements[0].Tag != want || !a.Statements[0].DDL {
 			t.Errorf("%s: %+v %v", sql, a, err)
+		}
+	}
+}
+
+func TestAnalyzeCache(t *testing.T) {
+	sql := "SELECT id FROM cache_test WHERE id = 1"
+	a1, err := Analyze(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := Analyze(sql)
+	if a1 != a2 {
+		t.Fatal("the same text was analysed twice")
+	}
+	// The cache is bounded: filling it evicts the oldest entry.
+	for i := 0; i < maxCached; i++ {
+		Analyze("SELECT " + strconv.Itoa(i))
+	}
+	if a3, _ := Analyze(sql); a3 == a1 {
+		t.Fatal("the cache kept more than maxCached entries")
+	}
+	if analyses.list.Len() > maxCached || len(analyses.m) != analyses.list.Len() {
+		t.Fatalf("cache size %d/%d", analyses.list.Len(), len(analyses.m))
+	}
+}
+
+func BenchmarkAnalyze200Cached(b *testing.B) {
+	sql := "SELECT o.id, o.total, c.email FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.created_at > now() - interval '1 day' AND o.status = 'paid' ORDER BY o.total DESC LIMIT 50"
+	Analyze(sql)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Analyze(sql); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
