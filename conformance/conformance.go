@@ -482,31 +482,30 @@ func runStream(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 
 var commandKinds = map[string]abi.CommandKind{"sql": abi.CommandSQL, "shell": abi.CommandShell, "http": abi.CommandHTTP}
 
-func runCommand(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
-	if c.Want == nil {
-		return errors.New("a command case needs want")
-	}
-	kind, ok := CommandKind(c.Command.Kind)
+// Encode builds the command a case describes into cb, with the host's own
+// analysis (sqlscan, shellscan) when the case gives no facts.
+func (c *Command) Encode(cb *abi.CommandBuilder) error {
+	kind, ok := CommandKind(c.Kind)
 	if !ok {
-		return fmt.Errorf("command.kind %q: want sql, shell or http", c.Command.Kind)
+		return fmt.Errorf("command.kind %q: want sql, shell or http", c.Kind)
 	}
-	var cb abi.CommandBuilder
-	cb.Set(kind, c.Command.Text, c.Command.Identity, c.Command.Target)
-	if c.Command.Facts == nil {
+	cb.Reset()
+	cb.Set(kind, c.Text, c.Identity, c.Target)
+	if c.Facts == nil {
 		// No facts given: the host's own analysis, as the gateway would
 		// hand it to the plugin.
 		switch kind {
 		case abi.CommandSQL:
-			a, err := sqlscan.Analyze(c.Command.Text)
+			a, err := sqlscan.Analyze(c.Text)
 			if err != nil {
 				return fmt.Errorf("command: %w", err)
 			}
-			a.AddFacts(&cb)
+			a.AddFacts(cb)
 		case abi.CommandShell:
-			shellscan.Analyze(c.Command.Text).AddFacts(&cb)
+			shellscan.Analyze(c.Text).AddFacts(cb)
 		}
 	}
-	for i, fact := range c.Command.Facts {
+	for i, fact := range c.Facts {
 		if len(fact) != 3 {
 			return fmt.Errorf("command.facts[%d]: want [stmt, key, value]", i)
 		}
@@ -517,6 +516,20 @@ func runCommand(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 			return fmt.Errorf("command.facts[%d]: want [number, string, string]", i)
 		}
 		cb.AddFact(int(stmt), key, val)
+	}
+	return nil
+}
+
+// VerdictName is a verdict as vectors spell it: allow, block, approve.
+func VerdictName(v abi.Verdict) string { return v.String() }
+
+func runCommand(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
+	if c.Want == nil {
+		return errors.New("a command case needs want")
+	}
+	var cb abi.CommandBuilder
+	if err := c.Command.Encode(&cb); err != nil {
+		return err
 	}
 	res := policy.Chain{p}.Evaluate(ctx, &cb)
 	if err := checkFailure(res.Err(), c.WantFailure); err != nil {
