@@ -147,38 +147,26 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 				send()
 			}
 		}
-		for {
-			if cur == nil {
-				select {
-				case cur = <-pool:
-					cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
-				case <-ctx.Done():
-					return
-				}
+		// take starts a fresh chunk; the current one may have been handed
+		// over by before while Next was reading.
+		take := func() bool {
+			select {
+			case cur = <-pool:
+				cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
+				return true
+			case <-ctx.Done():
+				return false
 			}
+		}
+		for {
 			rec, err := rd.Next()
+			if cur == nil && !take() {
+				return
+			}
 			if err != nil {
-				if cur == nil { // handed over while reading
-					select {
-					case cur = <-pool:
-						cur.n, cur.newCols = 0, cur.newCols[:0]
-					case <-ctx.Done():
-						return
-					}
-				}
 				cur.err = err
 				send()
 				return
-			}
-			if cur == nil {
-				// The chunk was handed over while Next read more input: the
-				// record just read starts a new one.
-				select {
-				case cur = <-pool:
-					cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
-				case <-ctx.Done():
-					return
-				}
 			}
 			rec.CopyTo(&cur.slots[cur.n].rec, cur.slots[cur.n].alloc)
 			cur.n++
