@@ -38,7 +38,7 @@ type Statement struct {
 	Kind        string // one of the Kind constants
 	Writes      bool   // can modify data, schema, roles or server state
 	DDL         bool   // defines, alters or drops schema objects
-	Fingerprint string // pg_query fingerprint (hex); "" if unavailable
+	Fingerprint string // the normalized statement's identity (hex; see fingerprint.go)
 	// Facts are the remaining facts in walk order, without duplicates.
 	Facts []Fact
 }
@@ -226,9 +226,6 @@ func analyze(p parser, sess *Session, sql string) (*Analysis, error) {
 		st.Index = i
 		st.Text = stmtText(sql, int(raw.StmtLocation), int(raw.StmtLen))
 		walkStatement(st, raw.Stmt, local)
-		if fp, err := p.fingerprint(st.Text); err == nil {
-			st.Fingerprint = fp
-		}
 	}
 	return a, nil
 }

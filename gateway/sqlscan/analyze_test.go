@@ -148,6 +148,57 @@ func TestFingerprintNormalizes(t *testing.T) {
 	}
 }
 
+func TestFingerprintSemantics(t *testing.T) {
+	fp := func(sql string) string {
+		t.Helper()
+		a, err := Analyze(sql)
+		if err != nil || a.ParseError != "" || len(a.Statements) != 1 {
+			t.Fatalf("%q: %v %s", sql, err, a.ParseError)
+		}
+		if len(a.Statements[0].Fingerprint) != 2*fingerprintBytes {
+			t.Fatalf("%q: fingerprint %q", sql, a.Statements[0].Fingerprint)
+		}
+		return a.Statements[0].Fingerprint
+	}
+	same := [][2]string{
+		{`DELETE FROM t WHERE id = 1`, `delete  from T where ID = 99 /* retry */`},
+		{`UPDATE t SET a = 'x' WHERE b IN (1, 2)`, `UPDATE t SET a = 'y' WHERE b IN (3, 4)`},
+		{`INSERT INTO t VALUES (1, 'a')`, `INSERT INTO t VALUES (2, 'b')`},
+		{`SET ROLE 'admin'`, `set role  'admin'`},
+		{`SELECT f($1)`, `SELECT   f( $1 )`},
+	}
+	for _, p := range same {
+		if fp(p[0]) != fp(p[1]) {
+			t.Errorf("%q and %q: fingerprints differ", p[0], p[1])
+		}
+	}
+	differ := [][2]string{
+		{`DELETE FROM t WHERE id = 1`, `DELETE FROM u WHERE id = 1`},
+		{`DELETE FROM t WHERE id = 1`, `DELETE FROM t WHERE id > 1`},
+		{`DELETE FROM t WHERE id = 1`, `DELETE FROM t`},
+		{`SET ROLE 'a'`, `SET ROLE 'admin'`},
+		{`SET statement_timeout = 0`, `SET statement_timeout = 1000`},
+		{`SELECT set_config('search_path', 'x', false)`, `SELECT set_config('log_statement', 'none', false)`},
+		{`DO 'BEGIN NULL; END'`, `DO 'BEGIN PERFORM pg_sleep(1); END'`},
+		{`COPY t TO '/tmp/a'`, `COPY t TO '/etc/passwd'`},
+		{`SELECT "T" FROM t`, `SELECT t FROM t`},
+		{`SELECT f($1)`, `SELECT f($2)`},
+	}
+	for _, p := range differ {
+		if fp(p[0]) == fp(p[1]) {
+			t.Errorf("%q and %q: same fingerprint", p[0], p[1])
+		}
+	}
+	// Grants store fingerprints: a change of the encoding invalidates
+	// every grant, so it must be deliberate (update this value and say so
+	// in the release notes).
+	if got, want := fp(`DELETE FROM t WHERE id = 1`), goldenFingerprint; got != want {
+		t.Errorf("fingerprint encoding changed: got %s, want %s", got, want)
+	}
+}
+
+const goldenFingerprint = "9384d807024c7cf19e313ecc26abd787"
+
 func TestParseError(t *testing.T) {
 	for _, sql := range []string{`SELEC 1`, `DELETE FROM`, `SELECT 1; DROP TABL x`, `SELECT 'unterminated`} {
 		a, err := Analyze(sql)

@@ -34,8 +34,10 @@
 //	             statements count (fail closed). Calls of writing functions
 //	             are not detected.
 //	ddl          true|false
-//	fingerprint  pg_query fingerprint (hex) of the statement: equal for
-//	             statements that differ only in constants, spacing, comments
+//	fingerprint  identity of the normalized statement for approval grants
+//	             (128-bit hex, a SHA-256 of the parse tree): equal for
+//	             statements that differ only in spacing, comments, keyword
+//	             case and, in queries, constants (see fingerprint.go)
 //
 // When they apply (a key may repeat; values are deduplicated):
 //

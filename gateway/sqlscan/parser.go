@@ -14,8 +14,6 @@ import (
 type parser interface {
 	// parse returns the raw statements of sql, or a *parseError.
 	parse(sql string) (*pg.ParseResult, error)
-	// fingerprint returns pg_query's fingerprint of one statement.
-	fingerprint(stmt string) (string, error)
 }
 
 // parseError is a syntax error with its 1-based cursor position (0 if
@@ -42,6 +40,5 @@ func (cgoParser) parse(sql string) (*pg.ParseResult, error) {
 	return r, nil
 }
 
-func (cgoParser) fingerprint(stmt string) (string, error) { return pg.Fingerprint(stmt) }
 
 var defaultParser parser = cgoParser{}

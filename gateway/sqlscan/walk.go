@@ -1,6 +1,9 @@
 package sqlscan
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"unicode"
@@ -19,17 +22,34 @@ type walker struct {
 	writes  bool
 	depth   int
 	prepTag string
+
+	// fp accumulates the canonical encoding of the tree that the
+	// fingerprint hashes (see fingerprint.go); normalize says whether
+	// literals are left out of it.
+	fp        []byte
+	normalize bool
+	fields    []field // the stack children uses
 }
 
 const maxDepth = 10000
 
+// Descriptors compared by identity: cheaper than m.Interface(), which
+// allocates.
+var (
+	nodeDesc   = (&pg.Node{}).ProtoReflect().Descriptor()
+	aConstDesc = (&pg.A_Const{}).ProtoReflect().Descriptor()
+)
+
 func walkStatement(st *Statement, n *pg.Node, sess *Session) {
-	w := &walker{st: st, sess: sess}
+	w := &walker{st: st, sess: sess, fp: make([]byte, 0, 512), fields: make([]field, 0, 64)}
 	st.Tag, st.Kind, st.DDL, w.writes = classify(n)
+	w.normalize = normalizesLiterals(st.Kind)
 	if n != nil {
 		w.visit(n.ProtoReflect())
 	}
 	st.Writes = w.writes
+	sum := sha256.Sum256(w.fp)
+	st.Fingerprint = hex.EncodeToString(sum[:fingerprintBytes])
 }
 
 func (w *walker) add(key, value string) {
@@ -47,12 +67,24 @@ func (w *walker) visit(m protoreflect.Message) {
 	}
 	if w.depth >= maxDepth {
 		w.writes = true // fail closed on absurd nesting
+		w.fp = append(w.fp, '!')
 		return
 	}
+	if w.normalize {
+		if m.Descriptor() == aConstDesc {
+			// A constant of a query: left out of the fingerprint, so
+			// "WHERE id = 1" and "WHERE id = 42" are the same statement
+			// for an approval grant. Constants carry no facts.
+			w.fp = append(w.fp, '?')
+			return
+		}
+	}
 	w.depth++
+	w.fpOpen(m)
 	mark := len(w.ctes)
 	keep := w.visitNode(m, mark)
 	w.ctes = w.ctes[:keep]
+	w.fp = append(w.fp, ')')
 	w.depth--
 }
 
@@ -73,6 +105,7 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 		w.add(KeyRelation, rangeVarName(x))
 	case *pg.FuncCall:
 		w.add(KeyFunction, nameList(x.Funcname))
+		w.fpArgs(x.Args)
 	case *pg.SelectStmt:
 		with = x.WithClause
 		if x.IntoClause != nil && x.IntoClause.Rel != nil {
@@ -346,29 +379,57 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 	return mark
 }
 
-// children visits the message fields of m, skipping skip.
+// children visits the message fields of m in field-number order, skipping
+// skip, and adds m's scalar fields to the fingerprint. Range yields only
+// the populated fields (a Node has some 270 oneof fields, so iterating the
+// schema is ~10x slower) but in an unspecified order, so they are sorted:
+// the fingerprint must be stable across processes and protobuf releases.
 func (w *walker) children(m protoreflect.Message, skip *pg.WithClause) {
+	// The fields go on a stack shared by the whole walk (the recursion
+	// below pushes above them), so a node costs no allocation.
+	start := len(w.fields)
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind {
-			return true
+		w.fields = append(w.fields, field{fd, v})
+		return true
+	})
+	end := len(w.fields)
+	f := w.fields[start:end]
+	for i := 1; i < len(f); i++ { // insertion sort: a handful of fields
+		for j := i; j > 0 && f[j].fd.Number() < f[j-1].fd.Number(); j-- {
+			f[j], f[j-1] = f[j-1], f[j]
 		}
+	}
+	for i := start; i < end; i++ {
+		fd, v := w.fields[i].fd, w.fields[i].v
+		if fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind {
+			w.fpScalar(fd, v)
+			continue
+		}
+		if fd.IsMap() {
+			continue
+		}
+		w.fp = binary.AppendUvarint(w.fp, uint64(fd.Number()))
 		if fd.IsList() {
 			l := v.List()
+			w.fp = binary.AppendUvarint(w.fp, uint64(l.Len()))
 			for i := 0; i < l.Len(); i++ {
 				w.visit(l.Get(i).Message())
 			}
-			return true
-		}
-		if fd.IsMap() {
-			return true
+			continue
 		}
 		child := v.Message()
 		if skip != nil && child.Interface() == skip {
-			return true
+			continue
 		}
 		w.visit(child)
-		return true
-	})
+	}
+	w.fields = w.fields[:start]
+}
+
+// field is a populated field of a node being walked.
+type field struct {
+	fd protoreflect.FieldDescriptor
+	v  protoreflect.Value
 }
 
 func (w *walker) isCTE(name string) bool {
