@@ -40,5 +40,4 @@ func (cgoParser) parse(sql string) (*pg.ParseResult, error) {
 	return r, nil
 }
 
-
 var defaultParser parser = cgoParser{}

@@ -122,7 +122,6 @@ func (wasmParser) parse(sql string) (*pg.ParseResult, error) {
 	return r, nil
 }
 
-
 // BenchmarkWalk200 is the tree walk alone (no parse, no fingerprint).
 func BenchmarkWalk200(b *testing.B) {
 	r, err := pg.Parse(stmt200)
