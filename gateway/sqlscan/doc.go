@@ -51,6 +51,14 @@
 //	                     CREATE/ALTER/DROP TABLE and other relation DDL
 //	function             every function called, schema-qualified if written so
 //	                     (pg_catalog.pg_read_file or pg_read_file)
+//	set_config           per set_config call (any schema): the setting it
+//	                     changes, lower case, when the first argument is a
+//	                     string constant (or a cast of one); "?" otherwise
+//	discard              DISCARD's target: ALL|PLANS|SEQUENCES|TEMP
+//	owner                the new owner of ALTER ... OWNER TO (any object,
+//	                     ALTER TABLE included), as roleSpec names it
+//	security_definer     true when CREATE/ALTER FUNCTION or PROCEDURE makes
+//	                     it run with its owner's privileges
 //	where                false for DELETE/UPDATE without WHERE, true with one
 //	                     (any DELETE/UPDATE in the tree)
 //	writable_cte         name of a CTE holding INSERT/UPDATE/DELETE/MERGE

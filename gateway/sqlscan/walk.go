@@ -104,8 +104,14 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 		}
 		w.add(KeyRelation, rangeVarName(x))
 	case *pg.FuncCall:
-		w.add(KeyFunction, nameList(x.Funcname))
+		name := nameList(x.Funcname)
+		w.add(KeyFunction, name)
 		w.fpArgs(x.Args)
+		if isSetConfig(x.Funcname) {
+			w.add(KeySetConfig, setConfigSetting(x.Args))
+		}
+	case *pg.DiscardStmt:
+		w.add(KeyDiscard, discardTarget(x.Target))
 	case *pg.SelectStmt:
 		with = x.WithClause
 		if x.IntoClause != nil && x.IntoClause.Rel != nil {
@@ -224,6 +230,11 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 		if body {
 			w.add(KeyOpaqueCode, lang)
 		}
+		w.securityDefiner(x.Options)
+	case *pg.AlterFunctionStmt:
+		w.securityDefiner(x.Actions)
+	case *pg.AlterOwnerStmt:
+		w.add(KeyOwner, roleSpec(x.Newowner))
 	case *pg.VariableSetStmt:
 		w.varSet(x, KeySet)
 	case *pg.AlterSystemStmt:
@@ -352,6 +363,8 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 			pg.AlterTableType_AT_DropOf, pg.AlterTableType_AT_DropCluster,
 			pg.AlterTableType_AT_DropOids:
 			w.add(KeyAlterDrop, "true")
+		case pg.AlterTableType_AT_ChangeOwner:
+			w.add(KeyOwner, roleSpec(x.Newowner))
 		}
 	case *pg.DropStmt:
 		if isRelationType(x.RemoveType) {
@@ -504,6 +517,16 @@ func argsValue(args []*pg.Node) string {
 	return strings.Join(parts, ",")
 }
 
+// securityDefiner adds security_definer=true when a function's options
+// make it run with its owner's privileges.
+func (w *walker) securityDefiner(opts []*pg.Node) {
+	for _, o := range opts {
+		if d := o.GetDefElem(); d != nil && d.Defname == "security" && defElemBool(d) {
+			w.add(KeySecurityDefiner, "true")
+		}
+	}
+}
+
 func defElemBool(d *pg.DefElem) bool {
 	if d.Arg == nil {
 		return true
@@ -607,6 +630,49 @@ func rangeVarName(rv *pg.RangeVar) string {
 }
 
 // nameList joins a list of String nodes with dots.
+// isSetConfig reports whether a call's name is set_config, whatever the
+// schema (a user's own schema.set_config counts too: the search_path may
+// put it first, and a guard would rather look at it).
+func isSetConfig(ns []*pg.Node) bool {
+	if len(ns) == 0 {
+		return false
+	}
+	s := ns[len(ns)-1].GetString_()
+	return s != nil && strings.EqualFold(s.Sval, "set_config")
+}
+
+// setConfigSetting is the setting a set_config call changes: its first
+// argument when it is a string constant, folded to lower case as
+// PostgreSQL matches setting names, else "?" (computed at run time).
+func setConfigSetting(args []*pg.Node) string {
+	if len(args) > 0 {
+		if c := args[0].GetAConst(); c != nil && c.GetSval() != nil {
+			return strings.ToLower(c.GetSval().Sval)
+		}
+		// 'role'::text is a cast of a constant.
+		if tc := args[0].GetTypeCast(); tc != nil && tc.Arg != nil {
+			if c := tc.Arg.GetAConst(); c != nil && c.GetSval() != nil {
+				return strings.ToLower(c.GetSval().Sval)
+			}
+		}
+	}
+	return "?"
+}
+
+func discardTarget(t pg.DiscardMode) string {
+	switch t {
+	case pg.DiscardMode_DISCARD_ALL:
+		return "ALL"
+	case pg.DiscardMode_DISCARD_PLANS:
+		return "PLANS"
+	case pg.DiscardMode_DISCARD_SEQUENCES:
+		return "SEQUENCES"
+	case pg.DiscardMode_DISCARD_TEMP:
+		return "TEMP"
+	}
+	return "?"
+}
+
 func nameList(ns []*pg.Node) string {
 	var b strings.Builder
 	for _, n := range ns {

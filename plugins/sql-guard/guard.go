@@ -69,8 +69,23 @@ var (
 	dangerousFunctions = []string{
 		"pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf",
 		"dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_send_query",
-		// set_config's arguments are not facts: every call counts.
-		"set_config",
+	}
+
+	// defaultSetConfigAllow are the settings set_config may change without
+	// counting as a dangerous function: per-session tuning that grants
+	// nothing. Not role, session_authorization, search_path (function
+	// hijacking), row_security, session_replication_role (skips triggers),
+	// log_* (audit evasion), client_encoding (changes how the gateway must
+	// read the stream), transaction_read_only, or any custom (dotted)
+	// setting, which row-level security policies often read.
+	defaultSetConfigAllow = []string{
+		"application_name", "statement_timeout", "lock_timeout",
+		"idle_in_transaction_session_timeout", "idle_session_timeout",
+		"work_mem", "maintenance_work_mem", "timezone", "datestyle",
+		"intervalstyle", "extra_float_digits", "client_min_messages",
+		"bytea_output", "jit", "enable_seqscan", "enable_indexscan",
+		"enable_bitmapscan", "enable_hashjoin", "enable_mergejoin",
+		"enable_nestloop", "random_page_cost", "effective_cache_size",
 	}
 )
 
@@ -85,6 +100,7 @@ type config struct {
 	Unparseable        string        `json:"unparseable"`
 	ReadOnly           bool          `json:"read_only"`
 	Tables             *tablesConfig `json:"tables"`
+	SetConfigAllow     *[]string     `json:"set_config_allow"`
 }
 
 type tablesConfig struct {
@@ -98,6 +114,8 @@ type guard struct {
 	readOnly bool
 	allow    [][]string // normalized name parts; nil: no allow list
 	deny     [][]string
+	// setConfigAllow are the settings set_config may change (lower case).
+	setConfigAllow []string
 }
 
 // newGuard compiles a config JSON object ({} or empty for the defaults).
@@ -108,7 +126,17 @@ func newGuard(raw []byte) (*guard, error) {
 			return nil, err
 		}
 	}
-	g := &guard{readOnly: c.ReadOnly}
+	g := &guard{readOnly: c.ReadOnly, setConfigAllow: defaultSetConfigAllow}
+	if c.SetConfigAllow != nil {
+		g.setConfigAllow = nil
+		for _, n := range *c.SetConfigAllow {
+			n = strings.ToLower(strings.TrimSpace(n))
+			if n == "" || n == "?" {
+				return nil, errors.New("set_config_allow: " + strconv.Quote(n) + " is not a setting name")
+			}
+			g.setConfigAllow = append(g.setConfigAllow, n)
+		}
+	}
 	for cls, s := range [numClasses]string{
 		clsDestructiveDDL:     c.DestructiveDDL,
 		clsUnboundedWrite:     c.UnboundedWrite,
@@ -244,7 +272,7 @@ func (g *guard) decide(fs factSource) sluice.Verdict {
 		if block >= 0 && f.Stmt >= fs.Fact(block).Stmt {
 			continue // an earlier block already wins
 		}
-		cls, ok := g.classify(f)
+		cls, ok := g.classify(fs, i)
 		if !ok {
 			continue
 		}
@@ -290,8 +318,9 @@ func seen(ms []match, fs factSource, stmt int, cls class) bool {
 	return false
 }
 
-// classify puts one fact in a class, if it is a dangerous one.
-func (g *guard) classify(f abi.Fact) (class, bool) {
+// classify puts fact i in a class, if it is a dangerous one.
+func (g *guard) classify(fs factSource, i int) (class, bool) {
+	f := fs.Fact(i)
 	k, v := f.Key, f.Value
 	switch string(k) {
 	case "parse_error":
@@ -303,8 +332,10 @@ func (g *guard) classify(f abi.Fact) (class, bool) {
 		return clsDestructiveDDL, true
 	case "tag":
 		switch string(v) {
-		case "DISCARD": // DISCARD ALL resets the session authorization; the target is not a fact
-			return clsSessionEscape, true
+		case "DISCARD": // DISCARD ALL resets the session authorization and role
+			if t := lookup(fs, f.Stmt, "discard"); t == "" || t == "ALL" || t == "?" {
+				return clsSessionEscape, true
+			}
 		case "LOAD": // loads a shared library into the server
 			return clsServerCode, true
 		case "REASSIGN OWNED": // hands every object of a role to another
@@ -327,8 +358,10 @@ func (g *guard) classify(f abi.Fact) (class, bool) {
 		if string(v) == "false" {
 			return clsUnboundedWrite, true
 		}
-	case "privilege", "role":
+	case "privilege", "role", "owner":
 		return clsPrivileges, true
+	case "security_definer":
+		return clsServerCode, true
 	case "copy_program", "copy_file", "opaque_code", "rule", "trigger", "extension", "alter_system":
 		return clsServerCode, true
 	case "function":
@@ -337,6 +370,9 @@ func (g *guard) classify(f abi.Fact) (class, bool) {
 			return clsServerCode, true
 		}
 		if inList(name, dangerousFunctions) {
+			return clsDangerousFunctions, true
+		}
+		if bytes.EqualFold(name, []byte("set_config")) && !g.setConfigAllowed(fs, f.Stmt) {
 			return clsDangerousFunctions, true
 		}
 	case "set":
@@ -360,6 +396,25 @@ func (g *guard) classify(f abi.Fact) (class, bool) {
 		}
 	}
 	return 0, false
+}
+
+// setConfigAllowed reports whether every set_config call of statement
+// stmt changes a setting in set_config_allow. No set_config fact (a host
+// that does not send them) or a setting computed at run time ("?") is not
+// allowed: fail closed.
+func (g *guard) setConfigAllowed(fs factSource, stmt int) bool {
+	any := false
+	for i := range fs.NumFacts() {
+		f := fs.Fact(i)
+		if f.Stmt != stmt || string(f.Key) != "set_config" {
+			continue
+		}
+		any = true
+		if !inList(f.Value, g.setConfigAllow) {
+			return false
+		}
+	}
+	return any
 }
 
 func inList(name []byte, list []string) bool {
@@ -509,7 +564,7 @@ func describe(fs factSource, cls class, i int) string {
 		case v == "REASSIGN OWNED":
 			what = "REASSIGN OWNED (ownership transfer)"
 		case v == "DISCARD":
-			what = "DISCARD (DISCARD ALL resets the session authorization and role)"
+			what = "DISCARD ALL (resets the session authorization and role)"
 		case v == "LOAD":
 			what = "LOAD of a shared library"
 		case v == "CREATE FUNCTION" || v == "CREATE PROCEDURE":
@@ -542,6 +597,10 @@ func describe(fs factSource, cls class, i int) string {
 		what = "COPY server file " + strconv.Quote(v)
 	case "opaque_code":
 		what = "opaque code (language " + v + ")"
+	case "owner":
+		what = "ownership transfer to " + v
+	case "security_definer":
+		what = "SECURITY DEFINER function (runs with its owner's privileges)"
 	case "rule":
 		what = "CREATE RULE " + v
 	case "trigger":
@@ -553,7 +612,7 @@ func describe(fs factSource, cls class, i int) string {
 	case "function":
 		what = "function " + v
 		if strings.EqualFold(string(lastPart(f.Value)), "set_config") {
-			what += " (its arguments are not visible: every call counts)"
+			what += " of " + setConfigSettings(fs, f.Stmt) + " (not in set_config_allow)"
 		}
 	case "set":
 		what = "SET " + v
@@ -582,4 +641,25 @@ func lookup(fs factSource, stmt int, key string) string {
 		}
 	}
 	return ""
+}
+
+// setConfigSettings lists the settings statement stmt's set_config calls
+// change that set_config_allow does not allow, for a reason.
+func setConfigSettings(fs factSource, stmt int) string {
+	var out []string
+	for i := range fs.NumFacts() {
+		f := fs.Fact(i)
+		if f.Stmt != stmt || string(f.Key) != "set_config" {
+			continue
+		}
+		if string(f.Value) == "?" {
+			out = append(out, "a setting computed at run time")
+		} else {
+			out = append(out, strconv.Quote(string(f.Value)))
+		}
+	}
+	if len(out) == 0 {
+		return "an unknown setting"
+	}
+	return strings.Join(out, ", ")
 }
