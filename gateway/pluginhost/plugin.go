@@ -233,8 +233,9 @@ func (g *generation) newInstance(ctx context.Context) (*pooled, error) {
 		return nil, &PluginError{Plugin: g.plugin.name, Hook: "arena", Kind: FailInit, FailOpen: g.failOpen, Err: err}
 	}
 	if g.mod.HasInit {
-		copy(in.memory()[pi.arena:], cfg)
-		payload, err := g.callHook(pi, fnInit, len(cfg))
+		writeCfg := func(dst []byte) { copy(dst, cfg) }
+		writeCfg(in.memory()[pi.arena:])
+		payload, err := g.callHook(pi, fnInit, len(cfg), writeCfg)
 		if err != nil {
 			in.close()
 			var pe *PluginError
@@ -283,10 +284,11 @@ func (g *generation) ensureArena(pi *pooled, size int) error {
 
 // callHook calls a data hook whose input (inLen bytes) is already in the
 // arena and returns the payload of its output, a view valid until the
-// next call on the instance. NO_SPACE is handled by growing the arena; the
-// caller's re-encode function is not needed because growing preserves the
-// input only when the arena does not move, so the input is copied across.
-func (g *generation) callHook(pi *pooled, fn fnID, inLen int) ([]byte, error) {
+// next call on the instance. NO_SPACE is handled by growing the arena,
+// writing the input again with write (the guest may have changed it: in
+// place edits are written into the input) and repeating the call (ABI
+// §2.4).
+func (g *generation) callHook(pi *pooled, fn fnID, inLen int, write func(dst []byte)) ([]byte, error) {
 	start := monotonic()
 	g.calls[fn].Inc()
 	defer func() { g.duration[fn].Observe((monotonic() - start).Seconds()) }()
@@ -316,9 +318,10 @@ func (g *generation) callHook(pi *pooled, fn fnID, inLen int) ([]byte, error) {
 			if try >= maxNoSpaceRetries {
 				return nil, g.fail(fn, FailABI, errors.New("output does not fit after growing the arena"))
 			}
-			if err := g.ensureArenaKeep(pi, int(pi.arenaSize)*2, inLen); err != nil {
+			if err := g.ensureArena(pi, int(pi.arenaSize)*2); err != nil {
 				return nil, g.fail(fn, FailABI, err)
 			}
+			write(pi.in.memory()[pi.arena : pi.arena+uint32(inLen)])
 		case abi.StatusBadInput, abi.StatusFailed:
 			msg := "no message"
 			if payload, err := abi.ParseOutput(region); err == nil && len(payload) > 0 {
@@ -440,8 +443,9 @@ func (p *Plugin) Command(ctx context.Context, cb *abi.CommandBuilder) (Decision,
 		if err := g.ensureArena(pi, abi.AlignUp(n)+abi.OutputHeaderSize+minArena/4); err != nil {
 			return g.fail(fnCommand, FailABI, err)
 		}
-		cb.Encode(pi.in.memory()[pi.arena : pi.arena+uint32(n)])
-		payload, err := g.callHook(pi, fnCommand, n)
+		write := func(dst []byte) { cb.Encode(dst) }
+		write(pi.in.memory()[pi.arena : pi.arena+uint32(n)])
+		payload, err := g.callHook(pi, fnCommand, n, write)
 		if err != nil {
 			return err
 		}
@@ -480,8 +484,9 @@ func (p *Plugin) Records(ctx context.Context, bb *abi.BatchBuilder, apply func(b
 		if err := g.ensureArena(pi, abi.AlignUp(n)+abi.OutputHeaderSize+max(minArena/4, n/2)); err != nil {
 			return g.fail(fnRecords, FailABI, err)
 		}
-		bb.Encode(pi.in.memory()[pi.arena : pi.arena+uint32(n)])
-		payload, err := g.callHook(pi, fnRecords, n)
+		write := func(dst []byte) { bb.Encode(dst) }
+		write(pi.in.memory()[pi.arena : pi.arena+uint32(n)])
+		payload, err := g.callHook(pi, fnRecords, n, write)
 		if err != nil {
 			return err
 		}
@@ -519,7 +524,7 @@ func (p *Plugin) Plan(ctx context.Context, key string, bb *abi.BatchBuilder) ([]
 			return g.fail(fnPlan, FailABI, err)
 		}
 		n = bb.EncodeSchema(pi.in.memory()[pi.arena : pi.arena+uint32(n)])
-		payload, err := g.callHook(pi, fnPlan, n)
+		payload, err := g.callHook(pi, fnPlan, n, func(dst []byte) { bb.EncodeSchema(dst) })
 		if err != nil {
 			return err
 		}
