@@ -6,6 +6,13 @@ BIN := bin/sluice
 WASM_GO := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 EXAMPLE := sdk/go/example/json-field-mask.wasm
 WAT_EXAMPLE := sdk/wat/customer-id-mask.wasm
+# Plugins written in C, Rust and AssemblyScript are committed, like the WAT
+# example: `make fixtures` rebuilds them from source with the toolchains
+# .ci/run installs, and CI fails when a committed module is stale.
+C_EXAMPLE := sdk/c/example/customer-id-mask.wasm
+RUST_EXAMPLE := sdk/rust/example/customer-id-mask.wasm
+AS_EXAMPLE := sdk/assemblyscript/example/customer-id-mask.wasm
+HTTP_GUARD := plugins/http-guard/http-guard.wasm
 FIXTURES := $(patsubst %.wat,%.wasm,$(wildcard gateway/pluginhost/testdata/*.wat))
 FUZZTIME ?= 20s
 
@@ -42,14 +49,24 @@ $(WAT_EXAMPLE): sdk/wat/customer-id-mask.wat sdk/wat/manifest.json
 	else echo "wat2wasm not found (apt-get install wabt): using the committed $@"; touch $@; fi
 
 .PHONY: fixtures
-fixtures: build ## rebuild the committed .wasm fixtures and the WAT example from their .wat (needs wabt)
+fixtures: build ## rebuild every committed .wasm from source (needs wabt, clang+wasi-libc, Debian rustc, npm)
 	@for f in gateway/pluginhost/testdata/*.wat; do wat2wasm "$$f" -o "$${f%.wat}.wasm" || exit 1; done
 	wat2wasm sdk/wat/customer-id-mask.wat -o $(WAT_EXAMPLE) && $(BIN) plugin manifest set $(WAT_EXAMPLE) sdk/wat/manifest.json
+	SLUICE=$(CURDIR)/$(BIN) sdk/c/build.sh
+	SLUICE=$(CURDIR)/$(BIN) sdk/rust/build.sh sdk/rust/example $(RUST_EXAMPLE)
+	SLUICE=$(CURDIR)/$(BIN) sdk/rust/build.sh plugins/http-guard $(HTTP_GUARD)
+	cd sdk/assemblyscript && npm ci --no-audit --no-fund --silent && SLUICE=$(CURDIR)/$(BIN) npm run --silent build
 	@# Proposal features need flags: each file names its wat2wasm command.
 	@cd gateway/pluginhost/testdata/meter_features && for f in *.wat; do \
 	  cmd=$$(sed -n 's/^;; *\(wat2wasm .*\)$$/\1/p' "$$f" | head -1); \
 	  [ -n "$$cmd" ] || { echo "$$f: no wat2wasm command line"; exit 1; }; \
 	  eval "$$cmd" || exit 1; done
+
+.PHONY: sdk-test
+sdk-test: build ## the C, Rust and AssemblyScript SDKs' own tests (needs their toolchains, like fixtures)
+	SLUICE=$(CURDIR)/$(BIN) sdk/c/test/run.sh
+	/usr/bin/rustc --edition 2021 --test -C debuginfo=0 sdk/rust/src/lib.rs -o bin/sluice-rust-sdk-test && bin/sluice-rust-sdk-test
+	cd sdk/assemblyscript && npm ci --no-audit --no-fund --silent && SLUICE=$(CURDIR)/$(BIN) npm test
 
 .PHONY: run
 run: build $(EXAMPLE) ## run the gateway on its embedded defaults

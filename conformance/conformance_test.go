@@ -54,6 +54,9 @@ func TestVectors(t *testing.T) {
 		{"abi version", fixture(t, "v2", ""), "vectors/abi-version"},
 		{"go sdk example", built(t, "sdk/go/example/json-field-mask.wasm"), "../sdk/go/example/vectors"},
 		{"wat example", built(t, "sdk/wat/customer-id-mask.wasm"), "../sdk/wat/vectors"},
+		{"c sdk example", built(t, "sdk/c/example/customer-id-mask.wasm"), "../sdk/c/example/vectors"},
+		{"rust sdk example", built(t, "sdk/rust/example/customer-id-mask.wasm"), "../sdk/rust/example/vectors"},
+		{"assemblyscript sdk example", built(t, "sdk/assemblyscript/example/customer-id-mask.wasm"), "../sdk/assemblyscript/example/vectors"},
 	}
 	// Every bundled plugin with vectors (built by make plugins).
 	dirs, _ := filepath.Glob(filepath.Join("..", "plugins", "*", "vectors"))
