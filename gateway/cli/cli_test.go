@@ -218,8 +218,10 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func getJSON(url string, v any) error {
-	resp, err := http.Get(url)
+func getJSON(url, token string, v any) error {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -269,7 +271,10 @@ plugins:
 
 	status := func() pluginhost.Status {
 		var st []pluginhost.Status
-		if err := getJSON("http://"+admin+"/v1/plugins", &st); err != nil || len(st) != 1 {
+		// No identity has the admin role: the bootstrap token is in the
+		// data_dir (once serve has started).
+		tok, _ := os.ReadFile(filepath.Join(shared, "admin.token"))
+		if err := getJSON("http://"+admin+"/v1/plugins", strings.TrimSpace(string(tok)), &st); err != nil || len(st) != 1 {
 			return pluginhost.Status{}
 		}
 		return st[0]

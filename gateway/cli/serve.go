@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,13 +9,17 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicegw/sluice/gateway/admin"
+	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
+	"github.com/sluicegw/sluice/gateway/store"
 	"github.com/sluicegw/sluice/gateway/telemetry"
 )
 
@@ -98,6 +103,10 @@ func serve(ctx context.Context, s *streams, path string) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// current is the running snapshot: identities (and their tokens)
+	// apply live on a config reload.
+	var current atomic.Pointer[config.Config]
+	current.Store(cfg)
 	go func() {
 		if err := host.Watch(ctx); err != nil {
 			logger.Error("plugin hot reload is off", "err", err)
@@ -105,9 +114,10 @@ func serve(ctx context.Context, s *streams, path string) error {
 	}()
 	if path != "" {
 		_, err := config.Watch(ctx, cfg, func(old, new *config.Config) error {
+			current.Store(new)
 			ch := old.Diff(new)
 			for _, sec := range ch.Sections() {
-				if sec != "plugins" {
+				if sec != "plugins" && sec != "identities" {
 					logger.Warn("config section changed; it takes effect after a restart", "section", sec)
 				}
 			}
@@ -123,11 +133,25 @@ func serve(ctx context.Context, s *streams, path string) error {
 		}
 	}
 
+	st, err := openStore(cfg)
+	if err != nil {
+		return fail(ExitFailure, "%w", err)
+	}
+	defer st.Close()
+	go retention(ctx, st, cfg.Store().RetentionDays, logger)
+	extra, err := bootstrapAdmin(cfg, logger)
+	if err != nil {
+		return fail(ExitFailure, "%w", err)
+	}
+	authn := &auth.Authenticator{Config: current.Load, Store: st, Extra: extra}
+
 	ln, err := net.Listen("tcp", cfg.Admin().Listen)
 	if err != nil {
 		return fail(ExitFailure, "admin.listen: %w", err)
 	}
-	srv := &http.Server{Handler: admin.Handler(host, metrics), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: admin.New(admin.Options{
+		Host: host, Metrics: metrics, Store: st, Auth: authn, Logger: logger,
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	for _, t := range cfg.Targets() {
 		// The protocol engines land in their own issues; until then a target
@@ -147,4 +171,72 @@ func serve(ctx context.Context, s *streams, path string) error {
 		return fmt.Errorf("admin shutdown: %w", err)
 	}
 	return nil
+}
+
+func openStore(cfg *config.Config) (*store.Store, error) {
+	min := cfg.Store().MinFree
+	if min == 0 {
+		min = -1 // off
+	}
+	st, err := store.Open(cfg.StoreDir(), store.Options{SessionQuota: cfg.Store().SessionQuota, MinFreeBytes: min})
+	if err != nil {
+		return nil, fmt.Errorf("%w (is another sluice running on data_dir %s?)", err, cfg.DataDir())
+	}
+	return st, nil
+}
+
+// retention deletes sessions older than the configured days, hourly.
+func retention(ctx context.Context, st *store.Store, days int, logger *slog.Logger) {
+	if days <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := st.DeleteBefore(time.Now().AddDate(0, 0, -days))
+		if err != nil {
+			logger.Error("store retention failed", "err", err)
+		} else if n > 0 {
+			logger.Info("store retention deleted sessions", "sessions", n, "older_than_days", days)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// BootstrapIdentity is the admin identity of a gateway whose config names
+// no admin: its token is in <data_dir>/admin.token (mode 0600), which the
+// CLI on the same machine reads when no token is given.
+const BootstrapIdentity = "sluice-admin"
+
+// adminTokenFile is where the bootstrap admin token lives.
+func adminTokenFile(dataDir string) string { return filepath.Join(dataDir, "admin.token") }
+
+// bootstrapAdmin returns the bootstrap admin identity when the config
+// names no identity with the admin role, creating its token on first use.
+func bootstrapAdmin(cfg *config.Config, logger *slog.Logger) ([]config.Identity, error) {
+	for _, id := range cfg.Identities() {
+		if id.HasRole(config.RoleAdmin) {
+			return nil, nil
+		}
+	}
+	path := adminTokenFile(cfg.DataDir())
+	b, err := os.ReadFile(path)
+	tok := string(bytes.TrimSpace(b))
+	if errors.Is(err, os.ErrNotExist) || tok == "" {
+		tok, _ = auth.NewToken()
+		if err := os.MkdirAll(cfg.DataDir(), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("writing the bootstrap admin token: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("reading the bootstrap admin token: %w", err)
+	}
+	logger.Info("no identity has the admin role: the admin API accepts the bootstrap token", "identity", BootstrapIdentity, "token_file", path)
+	return []config.Identity{{Name: BootstrapIdentity, Kind: config.KindHuman, Roles: []config.Role{config.RoleAdmin}, TokenHashes: []string{auth.HashString(tok)}}}, nil
 }

@@ -28,6 +28,7 @@ type Config struct {
 	admin      Admin
 	log        Log
 	runtime    Runtime
+	store      Store
 	identities []Identity
 	plugins    []Plugin
 	targets    []Target
@@ -61,6 +62,12 @@ func (c *Config) Log() Log { return c.log }
 
 // Runtime is the runtime section.
 func (c *Config) Runtime() Runtime { return c.runtime }
+
+// Store is the store section.
+func (c *Config) Store() Store { return c.store }
+
+// StoreDir is where the Pebble store lives: <data_dir>/store.
+func (c *Config) StoreDir() string { return filepath.Join(c.dataDir, "store") }
 
 // Identities returns a copy of the identities, in file order.
 func (c *Config) Identities() []Identity {
@@ -130,6 +137,21 @@ type Admin struct {
 	// Listen is admin.listen: host:port of the admin API. Keep it on a
 	// loopback or otherwise private address. Default: 127.0.0.1:9090.
 	Listen string
+}
+
+// Store is the store section: limits of the session store.
+type Store struct {
+	// SessionQuota is store.session_quota: bytes recorded per session
+	// before output recording stops with a truncation marker (commands
+	// are still recorded). Default: 64MiB.
+	SessionQuota int64
+	// MinFree is store.min_free: free disk space below which new sessions
+	// are refused (and below half of which running ones end). Default:
+	// 256MiB; 0 turns the check off.
+	MinFree int64
+	// RetentionDays is store.retention_days: sessions that started longer
+	// ago are deleted (checked hourly). Default: 90; 0 keeps them forever.
+	RetentionDays int
 }
 
 // Log is the log section.

@@ -300,7 +300,7 @@ func TestEnvKeysFromSchema(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"admin.listen", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine"}
+	want := []string{"admin.listen", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env-settable keys = %v, want %v", got, want)
 	}

@@ -13,6 +13,7 @@ type Changes struct {
 	Admin      bool // the admin section
 	Log        bool // the log section
 	Runtime    bool // the runtime section
+	Store      bool // the store section
 	Identities bool // identities, order included
 	Targets    bool // targets, order included
 
@@ -30,6 +31,7 @@ func (c *Config) Diff(newer *Config) Changes {
 		Admin:      c.admin != newer.admin,
 		Log:        c.log != newer.log,
 		Runtime:    c.runtime != newer.runtime,
+		Store:      c.store != newer.store,
 		Identities: !slices.EqualFunc(c.identities, newer.identities, Identity.equal),
 		Targets:    !slices.EqualFunc(c.targets, newer.targets, Target.equal),
 	}
@@ -73,6 +75,7 @@ func (ch Changes) Sections() []string {
 		{ch.Admin, "admin"},
 		{ch.Log, "log"},
 		{ch.Runtime, "runtime"},
+		{ch.Store, "store"},
 		{ch.Identities, "identities"},
 		{ch.Plugins(), "plugins"},
 		{ch.Targets, "targets"},

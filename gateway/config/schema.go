@@ -20,6 +20,7 @@ type fileSchema struct {
 	Admin      adminSchema      `koanf:"admin"`
 	Log        logSchema        `koanf:"log"`
 	Runtime    runtimeSchema    `koanf:"runtime"`
+	Store      storeSchema      `koanf:"store"`
 	Identities []identitySchema `koanf:"identities"`
 	Plugins    []pluginSchema   `koanf:"plugins"`
 	Targets    []targetSchema   `koanf:"targets"`
@@ -37,6 +38,12 @@ type logSchema struct {
 type runtimeSchema struct {
 	Engine       *string `koanf:"engine"`
 	CompileCache any     `koanf:"compile_cache"`
+}
+
+type storeSchema struct {
+	SessionQuota  any `koanf:"session_quota"`
+	MinFree       any `koanf:"min_free"`
+	RetentionDays any `koanf:"retention_days"`
 }
 
 type identitySchema struct {

@@ -55,6 +55,16 @@ func (b *builder) build(s *fileSchema) *Config {
 	b.oneOf("runtime.engine", string(c.runtime.Engine), string(EngineWazero), string(EngineWasmtime))
 	c.runtime.CompileCache = b.boolean("runtime.compile_cache", s.Runtime.CompileCache, true)
 
+	c.store.SessionQuota = b.size("store.session_quota", s.Store.SessionQuota, 64<<20)
+	if c.store.SessionQuota < 64<<10 {
+		b.p.add("store.session_quota", "%s is less than 64KiB: a session could not record its own commands", b.showAny("store.session_quota", s.Store.SessionQuota))
+	}
+	c.store.MinFree = b.size("store.min_free", s.Store.MinFree, 256<<20)
+	c.store.RetentionDays = b.integer("store.retention_days", s.Store.RetentionDays, 90)
+	if c.store.RetentionDays < 0 {
+		b.p.add("store.retention_days", "%d is negative (0 keeps sessions forever)", c.store.RetentionDays)
+	}
+
 	identities := map[string]string{} // name -> key of its entry
 	hashes := map[string]string{}     // token hash -> key where it is listed
 	for i, is := range s.Identities {

@@ -83,6 +83,23 @@ func (s *Store) PutToken(h [32]byte, t Token) error {
 	return s.db.Set(tokenKey(h), v, pebble.Sync)
 }
 
+// TokenByHash returns the token record stored under a hash.
+func (s *Store) TokenByHash(h [32]byte) (Token, error) {
+	var t Token
+	v, closer, err := s.db.Get(tokenKey(h))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	defer closer.Close()
+	if err := json.Unmarshal(v, &t); err != nil {
+		return t, fmt.Errorf("store: token record: %w", err)
+	}
+	return t, nil
+}
+
 // LookupToken finds the token whose secret is secret. The lookup is by
 // hash (a secret is never stored or compared); the final comparison of
 // the stored hash is constant-time anyway.
