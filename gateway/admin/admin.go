@@ -19,6 +19,7 @@
 //	GET    /v1/tokens                     issued tokens (hashes only)
 //	POST   /v1/tokens                     {"identity","ttl","note"} -> the new token, shown once
 //	DELETE /v1/tokens/{hash}              revoke a token
+//	/v1/approvals...                      see approvals.go (reviewers and admins)
 //
 // Every /v1 request, allowed or not, is recorded as an admin action in the
 // store. Errors are JSON: {"error": "..."}. A Server is safe for concurrent
@@ -34,6 +35,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
@@ -47,7 +49,9 @@ type Options struct {
 	Metrics *telemetry.Metrics
 	Store   *store.Store // nil: no session or token endpoints (503)
 	Auth    *auth.Authenticator
-	Logger  *slog.Logger
+	// Approvals serves /v1/approvals; nil: 503 there.
+	Approvals *approvals.Manager
+	Logger    *slog.Logger
 	// MaxTokenTTL bounds POST /v1/tokens (default 90 days).
 	MaxTokenTTL time.Duration
 	// Extra mounts more /v1 routes (approvals): pattern -> handler with
@@ -84,6 +88,7 @@ func New(o Options) http.Handler {
 	mux.Handle("GET /v1/tokens", s.authed(config.RoleAdmin, s.tokens))
 	mux.Handle("POST /v1/tokens", s.authed(config.RoleAdmin, s.createToken))
 	mux.Handle("DELETE /v1/tokens/{hash}", s.authed(config.RoleAdmin, s.revokeToken))
+	s.mountApprovals(mux)
 	for pattern, h := range o.Extra {
 		mux.Handle(pattern, s.authed("", h))
 	}

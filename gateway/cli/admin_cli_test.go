@@ -92,7 +92,7 @@ identities:
 		`{"records":[["****"]]}`,
 		"DROP TABLE users  => block: destructive_ddl",
 		"request apr-1: unbounded_write",
-		"request apr-1 approved by alice: planned cleanup",
+		"request apr-1: approved by alice: planned cleanup",
 		"disconnect",
 	} {
 		if !strings.Contains(out, want) {

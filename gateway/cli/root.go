@@ -66,7 +66,7 @@ write and test plugins with 'sluice plugin'.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(s), maskCmd(s), pluginCmd(s), pluginsCmd(s), sessionsCmd(s), tokenCmd(s), configCmd(s), versionCmd(s))
+	root.AddCommand(serveCmd(s), maskCmd(s), pluginCmd(s), pluginsCmd(s), sessionsCmd(s), approvalsCmd(s), tokenCmd(s), configCmd(s), versionCmd(s))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicegw/sluice/gateway/admin"
+	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
@@ -144,13 +145,18 @@ func serve(ctx context.Context, s *streams, path string) error {
 		return fail(ExitFailure, "%w", err)
 	}
 	authn := &auth.Authenticator{Config: current.Load, Store: st, Extra: extra}
+	apr, err := newApprovals(cfg, st, logger)
+	if err != nil {
+		return fail(ExitFailure, "%w", err)
+	}
+	defer apr.Close()
 
 	ln, err := net.Listen("tcp", cfg.Admin().Listen)
 	if err != nil {
 		return fail(ExitFailure, "admin.listen: %w", err)
 	}
 	srv := &http.Server{Handler: admin.New(admin.Options{
-		Host: host, Metrics: metrics, Store: st, Auth: authn, Logger: logger,
+		Host: host, Metrics: metrics, Store: st, Auth: authn, Logger: logger, Approvals: apr,
 	}), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	for _, t := range cfg.Targets() {
@@ -183,6 +189,18 @@ func openStore(cfg *config.Config) (*store.Store, error) {
 		return nil, fmt.Errorf("%w (is another sluice running on data_dir %s?)", err, cfg.DataDir())
 	}
 	return st, nil
+}
+
+func newApprovals(cfg *config.Config, st *store.Store, logger *slog.Logger) (*approvals.Manager, error) {
+	a := cfg.Approvals()
+	opts := approvals.Options{Store: st, Required: a.Required, DefaultExpiry: a.Expiry, MaxGrant: a.MaxGrant, Logger: logger}
+	if a.MaxGrant == 0 {
+		opts.MaxGrant = -1 // only once grants
+	}
+	if a.WebhookURL != "" {
+		opts.Webhook = &approvals.WebhookConfig{URL: a.WebhookURL, Headers: a.WebhookHeaders}
+	}
+	return approvals.New(opts)
 }
 
 // retention deletes sessions older than the configured days, hourly.

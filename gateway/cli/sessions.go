@@ -295,9 +295,16 @@ func describeEvent(e admin.EventJSON, width int) string {
 	case string(store.KindApprovalRequest):
 		return clip(fmt.Sprintf("request %s: %s", str("id"), str("reason")), width)
 	case string(store.KindApprovalDecision):
-		out := fmt.Sprintf("request %s %s", str("id"), str("decision"))
+		vote := str("vote")
+		if vote == "" {
+			vote = str("decision")
+		}
+		out := fmt.Sprintf("request %s: %s", str("id"), vote)
 		if r := str("reviewer"); r != "" {
 			out += " by " + r
+		}
+		if st := str("state"); st != "" {
+			out += " -> " + st
 		}
 		if r := str("reason"); r != "" {
 			out += ": " + r

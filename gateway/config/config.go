@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -29,6 +30,7 @@ type Config struct {
 	log        Log
 	runtime    Runtime
 	store      Store
+	approvals  Approvals
 	identities []Identity
 	plugins    []Plugin
 	targets    []Target
@@ -65,6 +67,13 @@ func (c *Config) Runtime() Runtime { return c.runtime }
 
 // Store is the store section.
 func (c *Config) Store() Store { return c.store }
+
+// Approvals is the approvals section (a copy).
+func (c *Config) Approvals() Approvals {
+	a := c.approvals
+	a.WebhookHeaders = maps.Clone(a.WebhookHeaders)
+	return a
+}
 
 // StoreDir is where the Pebble store lives: <data_dir>/store.
 func (c *Config) StoreDir() string { return filepath.Join(c.dataDir, "store") }
@@ -152,6 +161,31 @@ type Store struct {
 	// RetentionDays is store.retention_days: sessions that started longer
 	// ago are deleted (checked hourly). Default: 90; 0 keeps them forever.
 	RetentionDays int
+}
+
+// Approvals is the approvals section: how commands held for approval are
+// decided.
+type Approvals struct {
+	// Required is approvals.required: distinct reviewers who must approve
+	// (one deny is enough to refuse). Default 1; at most 10.
+	Required int
+	// Expiry is approvals.expiry: how long a request waits for reviewers
+	// before it counts as denied. Default 15m; at most 168h.
+	Expiry time.Duration
+	// MaxGrant is approvals.max_grant: the longest window a reviewer may
+	// grant an identity for the same statement. Default 1h; 0 allows only
+	// once grants.
+	MaxGrant time.Duration
+	// WebhookURL is approvals.webhook.url: where new and decided requests
+	// are posted (a Slack-compatible JSON body). Default: none.
+	WebhookURL string
+	// WebhookHeaders is approvals.webhook.headers: added to every post.
+	WebhookHeaders map[string]string
+}
+
+func (a Approvals) equal(b Approvals) bool {
+	return a.Required == b.Required && a.Expiry == b.Expiry && a.MaxGrant == b.MaxGrant &&
+		a.WebhookURL == b.WebhookURL && maps.Equal(a.WebhookHeaders, b.WebhookHeaders)
 }
 
 // Log is the log section.

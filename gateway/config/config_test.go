@@ -300,7 +300,7 @@ func TestEnvKeysFromSchema(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"admin.listen", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
+	want := []string{"admin.listen", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env-settable keys = %v, want %v", got, want)
 	}
@@ -525,5 +525,42 @@ targets:
 	}
 	if got := d.Sections(); !slices.Equal(got, []string{"log", "plugins", "targets"}) {
 		t.Errorf("Sections = %v", got)
+	}
+}
+
+func TestApprovalsAndStoreSections(t *testing.T) {
+	c, err := Parse("a.yaml", []byte(`
+approvals: {required: 2, expiry: 30m, max_grant: 0s, webhook: {url: "https://hooks.example/T0/B0/secret", headers: {Authorization: "Bearer x"}}}
+store: {session_quota: 1MiB, min_free: 0, retention_days: 0}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Approvals()
+	if a.Required != 2 || a.Expiry != 30*time.Minute || a.MaxGrant != 0 || a.WebhookHeaders["Authorization"] != "Bearer x" {
+		t.Errorf("approvals %+v", a)
+	}
+	if s := c.Store(); s.SessionQuota != 1<<20 || s.MinFree != 0 || s.RetentionDays != 0 {
+		t.Errorf("store %+v", s)
+	}
+	d := Default()
+	if a := d.Approvals(); a.Required != 1 || a.Expiry != 15*time.Minute || a.MaxGrant != time.Hour || a.WebhookURL != "" {
+		t.Errorf("default approvals %+v", a)
+	}
+	_, err = Parse("b.yaml", []byte(`
+approvals: {required: 0, expiry: -1m, max_grant: 1000h, webhook: {url: "ftp://secret-in-url.example/x"}}
+store: {session_quota: 1KiB, retention_days: -1}
+`), nil)
+	for _, want := range []string{"approvals.required", "approvals.expiry", "approvals.max_grant", "approvals.webhook.url", "store.session_quota", "store.retention_days"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error naming %s, got %v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "secret-in-url") {
+		t.Errorf("the webhook URL is echoed: %v", err)
+	}
+	_, err = Parse("c.yaml", []byte(`approvals: {webhook: {headers: {X: y}}}`), nil)
+	if err == nil || !strings.Contains(err.Error(), "without approvals.webhook.url") {
+		t.Errorf("headers without a URL: %v", err)
 	}
 }

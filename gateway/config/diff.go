@@ -14,6 +14,7 @@ type Changes struct {
 	Log        bool // the log section
 	Runtime    bool // the runtime section
 	Store      bool // the store section
+	Approvals  bool // the approvals section
 	Identities bool // identities, order included
 	Targets    bool // targets, order included
 
@@ -32,6 +33,7 @@ func (c *Config) Diff(newer *Config) Changes {
 		Log:        c.log != newer.log,
 		Runtime:    c.runtime != newer.runtime,
 		Store:      c.store != newer.store,
+		Approvals:  !c.approvals.equal(newer.approvals),
 		Identities: !slices.EqualFunc(c.identities, newer.identities, Identity.equal),
 		Targets:    !slices.EqualFunc(c.targets, newer.targets, Target.equal),
 	}
@@ -76,6 +78,7 @@ func (ch Changes) Sections() []string {
 		{ch.Log, "log"},
 		{ch.Runtime, "runtime"},
 		{ch.Store, "store"},
+		{ch.Approvals, "approvals"},
 		{ch.Identities, "identities"},
 		{ch.Plugins(), "plugins"},
 		{ch.Targets, "targets"},

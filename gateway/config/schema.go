@@ -21,6 +21,7 @@ type fileSchema struct {
 	Log        logSchema        `koanf:"log"`
 	Runtime    runtimeSchema    `koanf:"runtime"`
 	Store      storeSchema      `koanf:"store"`
+	Approvals  approvalsSchema  `koanf:"approvals"`
 	Identities []identitySchema `koanf:"identities"`
 	Plugins    []pluginSchema   `koanf:"plugins"`
 	Targets    []targetSchema   `koanf:"targets"`
@@ -44,6 +45,18 @@ type storeSchema struct {
 	SessionQuota  any `koanf:"session_quota"`
 	MinFree       any `koanf:"min_free"`
 	RetentionDays any `koanf:"retention_days"`
+}
+
+type approvalsSchema struct {
+	Required any           `koanf:"required"`
+	Expiry   any           `koanf:"expiry"`
+	MaxGrant any           `koanf:"max_grant"`
+	Webhook  webhookSchema `koanf:"webhook"`
+}
+
+type webhookSchema struct {
+	URL     *string           `koanf:"url"`
+	Headers map[string]string `koanf:"headers"`
 }
 
 type identitySchema struct {
@@ -149,6 +162,21 @@ func shapeCheck(p *problems, key string, v any, t reflect.Type) any {
 				continue
 			}
 			if nv := shapeCheck(p, joinKey(key, k), m[k], ft); nv != nil {
+				m[k] = nv
+			} else {
+				delete(m, k)
+			}
+		}
+		return m
+	case reflect.Map:
+		// A mapping of free keys to values of one type (headers).
+		m, ok := asMap(v)
+		if !ok {
+			p.addShape(key, "expected a mapping, got %s", yamlType(v))
+			return nil
+		}
+		for k, e := range m {
+			if nv := shapeCheck(p, joinKey(key, k), e, t.Elem()); nv != nil {
 				m[k] = nv
 			} else {
 				delete(m, k)

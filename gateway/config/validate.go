@@ -55,14 +55,43 @@ func (b *builder) build(s *fileSchema) *Config {
 	b.oneOf("runtime.engine", string(c.runtime.Engine), string(EngineWazero), string(EngineWasmtime))
 	c.runtime.CompileCache = b.boolean("runtime.compile_cache", s.Runtime.CompileCache, true)
 
-	c.store.SessionQuota = b.size("store.session_quota", s.Store.SessionQuota, 64<<20)
+	c.store.SessionQuota, _ = b.byteSize("store.session_quota", s.Store.SessionQuota, 64<<20)
 	if c.store.SessionQuota < 64<<10 {
 		b.p.add("store.session_quota", "%s is less than 64KiB: a session could not record its own commands", b.showAny("store.session_quota", s.Store.SessionQuota))
 	}
-	c.store.MinFree = b.size("store.min_free", s.Store.MinFree, 256<<20)
+	c.store.MinFree, _ = b.byteSize("store.min_free", s.Store.MinFree, 256<<20)
 	c.store.RetentionDays = b.integer("store.retention_days", s.Store.RetentionDays, 90)
 	if c.store.RetentionDays < 0 {
 		b.p.add("store.retention_days", "%d is negative (0 keeps sessions forever)", c.store.RetentionDays)
+	}
+
+	c.approvals.Required = b.integer("approvals.required", s.Approvals.Required, 1)
+	if c.approvals.Required < 1 || c.approvals.Required > 10 {
+		b.p.add("approvals.required", "%d is not from 1 to 10", c.approvals.Required)
+	}
+	c.approvals.Expiry = b.duration("approvals.expiry", s.Approvals.Expiry, 15*time.Minute)
+	if c.approvals.Expiry <= 0 || c.approvals.Expiry > 7*24*time.Hour {
+		b.p.add("approvals.expiry", "%s is not more than 0 and at most 168h", c.approvals.Expiry)
+	}
+	c.approvals.MaxGrant = b.duration("approvals.max_grant", s.Approvals.MaxGrant, time.Hour)
+	if c.approvals.MaxGrant < 0 || c.approvals.MaxGrant > 30*24*time.Hour {
+		b.p.add("approvals.max_grant", "%s is not from 0 (only once grants) to 720h", c.approvals.MaxGrant)
+	}
+	if s.Approvals.Webhook.URL != nil && *s.Approvals.Webhook.URL != "" {
+		c.approvals.WebhookURL = *s.Approvals.Webhook.URL
+		if u, err := url.Parse(c.approvals.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// Not echoed: chat webhooks keep their secret in the URL.
+			b.p.add("approvals.webhook.url", "not an http:// or https:// URL")
+		}
+	}
+	if len(s.Approvals.Webhook.Headers) > 0 {
+		c.approvals.WebhookHeaders = map[string]string{}
+		for k, v := range s.Approvals.Webhook.Headers {
+			c.approvals.WebhookHeaders[k] = v
+		}
+		if c.approvals.WebhookURL == "" {
+			b.p.add("approvals.webhook.headers", "set without approvals.webhook.url")
+		}
 	}
 
 	identities := map[string]string{} // name -> key of its entry
@@ -364,11 +393,31 @@ func (b *builder) duration(key string, v any, def time.Duration) time.Duration {
 }
 
 // size parses plugins[].memory_limit and rounds it up to whole Wasm pages.
+// size is a plugin memory limit: a byteSize within wasm32's memory,
+// rounded up to whole pages.
 func (b *builder) size(key string, v any, def int64) int64 {
+	n, ok := b.byteSize(key, v, def)
+	if !ok || v == nil {
+		return n
+	}
+	switch {
+	case n < MinMemoryLimit:
+		b.p.add(key, "%s is less than the minimum 1MiB", b.showAny(key, v))
+		return def
+	case n > MaxMemoryLimit:
+		b.p.add(key, "%s is more than the maximum 4GiB (all of wasm32's memory)", b.showAny(key, v))
+		return def
+	}
+	return (n + WasmPageSize - 1) / WasmPageSize * WasmPageSize
+}
+
+// byteSize is a number of bytes, or a size such as 64MiB; ok is false
+// (and def returned) when it is not one.
+func (b *builder) byteSize(key string, v any, def int64) (int64, bool) {
 	var n int64
 	switch x := v.(type) {
 	case nil:
-		return def
+		return def, true
 	case int:
 		n = int64(x)
 	case int64:
@@ -384,21 +433,17 @@ func (b *builder) size(key string, v any, def int64) int64 {
 		n, msg = parseSize(x)
 		if msg != "" {
 			b.p.add(key, "%s %s", b.show(key, x), msg)
-			return def
+			return def, false
 		}
 	default:
 		b.p.add(key, "expected a size such as 64MiB or a number of bytes, got %s", yamlType(v))
-		return def
+		return def, false
 	}
-	switch {
-	case n < MinMemoryLimit:
-		b.p.add(key, "%s is less than the minimum 1MiB", b.showAny(key, v))
-		return def
-	case n > MaxMemoryLimit:
-		b.p.add(key, "%s is more than the maximum 4GiB (all of wasm32's memory)", b.showAny(key, v))
-		return def
+	if n < 0 {
+		b.p.add(key, "%s is negative", b.showAny(key, v))
+		return def, false
 	}
-	return (n + WasmPageSize - 1) / WasmPageSize * WasmPageSize
+	return n, true
 }
 
 // parseSize reads "<digits>[ ]<unit>" with unit one of B, KiB, MiB, GiB
