@@ -62,6 +62,13 @@ fixtures: build ## rebuild every committed .wasm from source (needs wabt, clang+
 	  [ -n "$$cmd" ] || { echo "$$f: no wat2wasm command line"; exit 1; }; \
 	  eval "$$cmd" || exit 1; done
 
+.PHONY: plugin-test
+plugin-test: plugins ## `sluice plugin test` on every bundled plugin and SDK example, as a plugin author runs it
+	@set -o pipefail; for w in plugins/*/*.wasm $(EXAMPLE) $(WAT_EXAMPLE) $(C_EXAMPLE) $(RUST_EXAMPLE) $(AS_EXAMPLE); do \
+	  v=$$(dirname $$w)/vectors; [ -d $$v ] || continue; \
+	  printf '%-52s ' "$$w"; $(BIN) plugin test $$w --vectors $$v | tail -1 || exit 1; \
+	done
+
 .PHONY: sdk-test
 sdk-test: build ## the C, Rust and AssemblyScript SDKs' own tests (needs their toolchains, like fixtures)
 	SLUICE=$(CURDIR)/$(BIN) sdk/c/test/run.sh
@@ -73,7 +80,7 @@ run: build $(EXAMPLE) ## run the gateway on its embedded defaults
 	$(BIN) serve
 
 .PHONY: test
-test: plugins ## run every test, on both engines
+test: plugins plugin-test ## run every test, on both engines
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -tags wasmtime ./gateway/pluginhost/... ./gateway/policy/... ./conformance/...
 

@@ -6,7 +6,7 @@
 #   COUNT=10 bench/run.sh call mask
 #   TAGS= bench/run.sh           # wazero only, even if wasmtime builds
 #
-# Groups: call mask compile reload stall (default: all). Raw results go to
+# Groups: call mask compile reload stall guard bundled store (default: all). Raw results go to
 # $OUT (default bench/results/<date>.txt, not committed). Each benchmark
 # runs every engine compiled in, so with the wasmtime tag both engines are
 # measured in the same process and their ratios are comparable.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-5}
 OUT=${OUT:-bench/results/$(date -u +%Y%m%dT%H%M%SZ).txt}
-GROUPS_=${*:-call mask compile reload stall}
+GROUPS_=${*:-call mask compile reload stall guard bundled store}
 
 # Use the wasmtime engine too when it builds (it is behind a build tag).
 if [[ -z ${TAGS+x} ]]; then
@@ -59,7 +59,15 @@ for g in $GROUPS_; do
   stall)
     # One op is one 100ms budget: 20x is 2s per case.
     bench ./gateway/pluginhost/ '^BenchmarkStall$' 20x 3 ;;
-  *) echo "unknown group $g (call mask compile reload stall)" >&2; exit 2 ;;
+  guard)
+    bench ./gateway/policy/ '^BenchmarkGuard$' 2000x ;;
+  bundled)
+    bench ./gateway/policy/ '^BenchmarkBundledMask$' 20x ;;
+  store)
+    # Real fsyncs on the temp dir's filesystem; replay builds 100k events.
+    bench ./gateway/store/ '^BenchmarkDurable$' 2000x
+    bench ./gateway/store/ '^BenchmarkReplay$' 5x 3 ;;
+  *) echo "unknown group $g (call mask compile reload stall guard bundled store)" >&2; exit 2 ;;
   esac
 done
 
