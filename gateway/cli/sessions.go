@@ -423,7 +423,7 @@ func pluginsCmd(s *streams) *cobra.Command {
 				return printJSON(s.out, st)
 			}
 			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tSHA256\tENGINE\tLOADED\tRELOADS\tLAST ERROR")
+			fmt.Fprintln(tw, "NAME\tVERSION\tSHA256\tGENERATION\tLOADED\tLAST RELOAD\tLAST ERROR")
 			for _, p := range st {
 				sum := p.SHA256
 				if len(sum) > 12 {
@@ -433,7 +433,7 @@ func pluginsCmd(s *streams) *cobra.Command {
 				if !p.LoadedAt.IsZero() {
 					loaded = p.LoadedAt.Local().Format("2006-01-02 15:04:05")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, orDash(p.Version), orDash(sum), orDash(p.Engine), loaded, p.Reloads, orDash(p.LastError))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Name, orDash(p.Version), orDash(sum), p.Generation, loaded, orDash(p.LastResult), orDash(p.LastError))
 			}
 			return tw.Flush()
 		},

@@ -251,6 +251,8 @@ func (p *Plugin) reload(ctx context.Context, spec Spec, existing bool) (err erro
 			if existing {
 				st.Reloads++
 			}
+			st.Generation++
+			st.LastResult, st.LastResultAt = "ok", st.LoadedAt
 			p.status.Store(&st)
 			h.metrics.PluginReloads.WithLabelValues(p.name, "ok").Inc()
 			h.log.Info("plugin loaded", "plugin", p.name, "version", g.mod.Manifest.Version, "sha256", sha[:12], "engine", h.engName, "took", time.Since(start).Round(time.Microsecond))
@@ -260,6 +262,7 @@ func (p *Plugin) reload(ctx context.Context, spec Spec, existing bool) (err erro
 	err = fmt.Errorf("plugin %q: %s: %w", p.name, spec.Path, err)
 	st := p.Status()
 	st.Name, st.LastError, st.LastErrorAt = p.name, err.Error(), time.Now()
+	st.LastResult, st.LastResultAt = "error", st.LastErrorAt
 	p.status.Store(&st)
 	h.metrics.PluginReloads.WithLabelValues(p.name, "error").Inc()
 	if existing {

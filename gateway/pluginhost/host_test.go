@@ -319,7 +319,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 		t.Fatalf("%d of %d calls failed during reloads", failures.Load(), calls.Load())
 	}
 	st := p.Status()
-	if st.Version != "1.1.98" || st.LastError == "" || st.Reloads != 90 {
+	if st.Version != "1.1.98" || st.LastError == "" || st.Reloads != 90 || st.Generation != 91 || st.LastResult != "error" {
 		t.Fatalf("status after reloads: %+v", st)
 	}
 	t.Logf("%d calls, 0 failures, 100 reloads", calls.Load())

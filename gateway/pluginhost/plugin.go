@@ -39,6 +39,13 @@ type Status struct {
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	Reloads     int       `json:"reloads"`
+	// Generation numbers the serving version: 1 for the first load, one
+	// more for each version swapped in.
+	Generation int `json:"generation"`
+	// LastResult is the result of the last load or reload: "ok" or
+	// "error" (then LastError says why), at LastResultAt.
+	LastResult   string    `json:"last_result,omitempty"`
+	LastResultAt time.Time `json:"last_result_at,omitzero"`
 }
 
 // Name returns the configured name.
