@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,13 +31,14 @@ const DefaultAdminURL = "http://127.0.0.1:9090"
 
 // adminFlags are the connection flags of every admin API command.
 type adminFlags struct {
-	url, token, dataDir string
-	json                bool
+	url, token, dataDir, ca string
+	json                    bool
 }
 
 func (f *adminFlags) add(c *cobra.Command, jsonFlag bool) {
 	c.Flags().StringVar(&f.url, "admin-url", "", "admin API URL (default $SLUICE_ADMIN_URL, else "+DefaultAdminURL+")")
 	c.Flags().StringVar(&f.token, "token", "", "admin API token (default $SLUICE_TOKEN, else the bootstrap token in <data-dir>/admin.token)")
+	c.Flags().StringVar(&f.ca, "admin-ca", "", "PEM CA file for an https admin URL signed by a private CA (default $SLUICE_ADMIN_CA)")
 	c.Flags().StringVar(&f.dataDir, "data-dir", "", "where to find the bootstrap admin token (default $SLUICE_DATA_DIR, else ./sluice-data)")
 	if jsonFlag {
 		c.Flags().BoolVar(&f.json, "json", false, "print JSON for scripts instead of a table")
@@ -82,7 +85,23 @@ func (f *adminFlags) client() (*client, error) {
 			tok = strings.TrimSpace(string(b))
 		}
 	}
-	return &client{base: strings.TrimRight(base, "/"), token: tok, http: &http.Client{Timeout: 60 * time.Second}}, nil
+	hc := &http.Client{Timeout: 60 * time.Second}
+	ca := f.ca
+	if ca == "" {
+		ca = os.Getenv("SLUICE_ADMIN_CA")
+	}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fail(ExitUsage, "--admin-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fail(ExitUsage, "--admin-ca: %s holds no PEM certificate", ca)
+		}
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return &client{base: strings.TrimRight(base, "/"), token: tok, http: hc}, nil
 }
 
 // apiError is an error answer of the admin API.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,6 +159,17 @@ func serve(ctx context.Context, s *streams, path string) error {
 	srv := &http.Server{Handler: admin.New(admin.Options{
 		Host: host, Metrics: metrics, Store: st, Auth: authn, Logger: logger, Approvals: apr,
 	}), ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if a := cfg.Admin(); a.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.TLSCert, a.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fail(ExitFailure, "admin.tls: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
 	go srv.Serve(ln)
 	for _, t := range cfg.Targets() {
 		// The protocol engines land in their own issues; until then a target
@@ -168,7 +180,7 @@ func serve(ctx context.Context, s *streams, path string) error {
 	if src == "" {
 		src = "embedded defaults"
 	}
-	logger.Info("sluice serving", "config", src, "admin", "http://"+ln.Addr().String(), "engine", host.Engine(), "plugins", len(cfg.Plugins()))
+	logger.Info("sluice serving", "config", src, "admin", scheme+"://"+ln.Addr().String(), "engine", host.Engine(), "plugins", len(cfg.Plugins()))
 	<-ctx.Done()
 	logger.Info("sluice stopping")
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -146,6 +146,10 @@ type Admin struct {
 	// Listen is admin.listen: host:port of the admin API. Keep it on a
 	// loopback or otherwise private address. Default: 127.0.0.1:9090.
 	Listen string
+	// TLSCert and TLSKey are admin.tls.cert and admin.tls.key: PEM files
+	// that make the admin API HTTPS. Default: none (plain HTTP, which is
+	// why the default listener is loopback).
+	TLSCert, TLSKey string
 }
 
 // Store is the store section: limits of the session store.

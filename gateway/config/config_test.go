@@ -285,7 +285,7 @@ func TestEnvOverrides(t *testing.T) {
 			}
 		})
 	}
-	if got := NonConfigEnv(); !slices.Equal(got, []string{EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}) {
+	if got := NonConfigEnv(); !slices.Equal(got, []string{EnvAdminCA, EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}) {
 		t.Errorf("NonConfigEnv = %v", got)
 	}
 	NonConfigEnv()[0] = "SLUICE_MUTATED"
@@ -300,7 +300,7 @@ func TestEnvKeysFromSchema(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"admin.listen", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
+	want := []string{"admin.listen", "admin.tls.cert", "admin.tls.key", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env-settable keys = %v, want %v", got, want)
 	}

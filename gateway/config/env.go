@@ -40,9 +40,12 @@ const (
 	// EnvCacheDir is where CLI commands that run plugins (mask, plugin
 	// test, plugin eval) keep compiled code; "off" disables the cache.
 	EnvCacheDir = "SLUICE_CACHE_DIR"
+	// EnvAdminCA is a PEM file of the CA that signed an HTTPS admin API's
+	// certificate, for the CLI.
+	EnvAdminCA = "SLUICE_ADMIN_CA"
 )
 
-var nonConfigEnv = []string{EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}
+var nonConfigEnv = []string{EnvAdminCA, EnvAdminURL, EnvConfig, EnvToken, EnvCacheDir}
 
 // NonConfigEnv returns the SLUICE_ variables that are not config keys and
 // that config loading therefore ignores, sorted. It returns a new slice on

@@ -28,7 +28,13 @@ type fileSchema struct {
 }
 
 type adminSchema struct {
-	Listen *string `koanf:"listen"`
+	Listen *string        `koanf:"listen"`
+	TLS    adminTLSSchema `koanf:"tls"`
+}
+
+type adminTLSSchema struct {
+	Cert *string `koanf:"cert"`
+	Key  *string `koanf:"key"`
 }
 
 type logSchema struct {

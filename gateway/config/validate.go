@@ -45,6 +45,15 @@ func (b *builder) build(s *fileSchema) *Config {
 
 	c.admin.Listen = b.defaultString(s.Admin.Listen, "127.0.0.1:9090")
 	b.hostPort("admin.listen", c.admin.Listen)
+	if s.Admin.TLS.Cert != nil && *s.Admin.TLS.Cert != "" {
+		c.admin.TLSCert = b.resolve(*s.Admin.TLS.Cert)
+	}
+	if s.Admin.TLS.Key != nil && *s.Admin.TLS.Key != "" {
+		c.admin.TLSKey = b.resolve(*s.Admin.TLS.Key)
+	}
+	if (c.admin.TLSCert == "") != (c.admin.TLSKey == "") {
+		b.p.add("admin.tls", "set both cert and key, or neither")
+	}
 
 	c.log.Level = b.defaultString(s.Log.Level, "info")
 	b.oneOf("log.level", c.log.Level, "debug", "info", "warn", "error")
