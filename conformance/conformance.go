@@ -390,6 +390,7 @@ func runBatch(ctx context.Context, p *pluginhost.Plugin, c *Case) error {
 			return fmt.Errorf("columns[%d].type %q: want text, int, float, bool, json, bytes, timestamp or unknown", i, col.Type)
 		}
 		t.Columns = append(t.Columns, col.Name)
+		t.Types = append(t.Types, ct)
 		kinds = append(kinds, FieldKind(ct))
 	}
 	repeat := max(1, c.Batch.RepeatRecords)

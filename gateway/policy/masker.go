@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluicegw/sluice/abi"
@@ -19,6 +20,12 @@ import (
 // allocate.
 type Table struct {
 	Columns []string
+	// Types are the columns' generic types and SourceTypes the protocol's
+	// own (a PostgreSQL type OID), by column index; shorter than Columns
+	// (or nil) means unknown. Plugins use them to keep a masked value
+	// valid for its column (an integer stays an integer or NULL).
+	Types       []abi.ColumnType
+	SourceTypes []uint32
 
 	recStart []int32 // first field of each record
 	col      []int32
@@ -144,9 +151,10 @@ func (a *valueArena) copy(v []byte) []byte {
 type Masker struct {
 	plugins []*pluginhost.Plugin
 
-	bb       abi.BatchBuilder
-	planKey  string
-	planCols int
+	bb        abi.BatchBuilder
+	planKey   string
+	planNames []string
+	planTypes []abi.ColumnType
 	// batchField maps a batch field to its table field.
 	batchField []int32
 	// whole marks batch fields that got a REPLACE or NULLIFY in this pass;
@@ -215,8 +223,15 @@ func unwrapAll(err error) []error {
 func (m *Masker) run(ctx context.Context, p *pluginhost.Plugin, t *Table) error {
 	redaction := []byte(p.Redaction())
 	m.bb.Reset()
-	for _, c := range t.Columns {
-		m.bb.AddColumn([]byte(c), abi.TypeUnknown, 0)
+	for i, c := range t.Columns {
+		typ, src := abi.TypeUnknown, uint32(0)
+		if i < len(t.Types) {
+			typ = t.Types[i]
+		}
+		if i < len(t.SourceTypes) {
+			src = t.SourceTypes[i]
+		}
+		m.bb.AddColumn([]byte(c), typ, src)
 	}
 	actions, err := m.plan(ctx, p, t)
 	if err != nil {
@@ -327,15 +342,27 @@ func (m *Masker) applyRanges(t *Table) error {
 
 var errOverlap = errors.New("invalid edits: overlapping ranges, or a range edit on a replaced or nullified field")
 
-// plan returns the plugin's column actions, asking it only when the schema
-// has grown since the last batch (columns are only ever appended).
+// plan returns the plugin's column actions for the table's schema (names
+// and types), which the plugin host caches per schema. The key is rebuilt
+// only when the schema differs from the last batch's: a stream's columns
+// grow, and a SQL connection's change with every result set.
 func (m *Masker) plan(ctx context.Context, p *pluginhost.Plugin, t *Table) ([]abi.Action, error) {
 	if !p.HasHook(abi.HookPlan) {
 		return nil, nil
 	}
-	if len(t.Columns) != m.planCols {
-		m.planKey = strings.Join(t.Columns, "\x00")
-		m.planCols = len(t.Columns)
+	if !slices.Equal(t.Columns, m.planNames) || !slices.Equal(t.Types, m.planTypes) {
+		var b strings.Builder
+		for i, c := range t.Columns {
+			b.WriteString(c)
+			b.WriteByte(0)
+			if i < len(t.Types) {
+				b.WriteString(strconv.Itoa(int(t.Types[i])))
+			}
+			b.WriteByte(0)
+		}
+		m.planKey = b.String()
+		m.planNames = append(m.planNames[:0], t.Columns...)
+		m.planTypes = append(m.planTypes[:0], t.Types...)
 	}
 	return p.Plan(ctx, m.planKey, &m.bb)
 }

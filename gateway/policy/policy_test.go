@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,34 @@ func TestMaskStreamSniffDoesNotWaitFor64KiB(t *testing.T) {
 	// must be out before it.
 	if !out.first.Before(end.Add(-200 * time.Millisecond)) {
 		t.Fatalf("first output at %v, stream ended at %v", out.first, end)
+	}
+}
+
+// TestPlanFollowsSchema: a SQL connection reuses one Masker for result
+// sets whose columns differ but have the same count; the plan must follow
+// the names, or a column the last plan ignored would pass unmasked.
+func TestPlanFollowsSchema(t *testing.T) {
+	h := newHost(t)
+	m := NewMasker(Chain{loadExample(t, h, "mask", `{"fields":["email"]}`)})
+	for _, cols := range [][]string{{"email", "id"}, {"id", "email"}, {"email", "id"}} {
+		var tb Table
+		tb.Columns = cols
+		tb.Types = []abi.ColumnType{abi.TypeText, abi.TypeText}
+		tb.AddRecord()
+		for _, c := range cols {
+			v := "7"
+			if c == "email" {
+				v = "ann@example.com"
+			}
+			tb.AddField(slices.Index(cols, c), abi.KindString, false, []byte(v))
+		}
+		if err := m.Mask(context.Background(), &tb); err != nil {
+			t.Fatal(err)
+		}
+		for f := range 2 {
+			if v, _, _ := tb.Field(f); string(v) == "ann@example.com" {
+				t.Fatalf("columns %v: the email passed unmasked", cols)
+			}
+		}
 	}
 }
