@@ -28,6 +28,21 @@ type masker struct {
 	repl  [][]byte // replacement per enabled rule
 	low   []byte   // the current value, ASCII lower-cased, for prefilters
 	spans []span
+
+	// The prefilter index: every rule's literals by their first two
+	// bytes, so one pass over a value finds the rules worth running (a
+	// value without any literal costs one table lookup per byte instead of
+	// a substring search per literal, which is what made clean text slow
+	// under Wasm).
+	pairGroup [1 << 16]uint8 // first two bytes -> 1 + index into groups; 0: none
+	groups    [][]preLit
+	always    uint64 // rules without literals: they always run
+}
+
+// preLit is a prefilter literal of rule r (an index into masker.rules).
+type preLit struct {
+	lit []byte
+	r   int
 }
 
 // span is a byte range [s, e) of a value to replace by rule r's
@@ -58,6 +73,30 @@ func newMasker(raw []byte) (*masker, error) {
 		}
 		m.rules = append(m.rules, r)
 		m.repl = append(m.repl, []byte(strings.ReplaceAll(c.Replacement, "{rule}", r.name)))
+	}
+	if len(m.rules) > 64 {
+		return nil, errors.New("secret-mask: more than 64 rules: widen the candidate set")
+	}
+	for ri, r := range m.rules {
+		if len(r.preB) == 0 {
+			m.always |= 1 << ri
+		}
+		for _, lit := range r.preB {
+			if len(lit) < 2 {
+				// One-byte literals would need a per-byte table; none exist.
+				return nil, errors.New("secret-mask: rule " + r.name + ": prefilter literal shorter than 2 bytes")
+			}
+			k := uint16(lit[0])<<8 | uint16(lit[1])
+			if m.pairGroup[k] == 0 {
+				m.groups = append(m.groups, nil)
+				m.pairGroup[k] = uint8(len(m.groups))
+			}
+			g := int(m.pairGroup[k]) - 1
+			m.groups[g] = append(m.groups[g], preLit{lit, ri})
+		}
+	}
+	if len(m.groups) > 255 {
+		return nil, errors.New("secret-mask: too many prefilter literal prefixes")
 	}
 	return m, nil
 }
@@ -97,8 +136,9 @@ func (m *masker) find(v []byte) []span {
 			m.low[i] = c + ('a' - 'A')
 		}
 	}
+	cand := m.candidates()
 	for ri, r := range m.rules {
-		if !m.prefilter(r) {
+		if cand&(1<<ri) == 0 {
 			continue
 		}
 		for _, loc := range r.re.FindAllSubmatchIndex(v, -1) {
@@ -133,16 +173,23 @@ func (m *masker) find(v []byte) []span {
 	return m.spans
 }
 
-func (m *masker) prefilter(r *rule) bool {
-	if len(r.preB) == 0 {
-		return true
-	}
-	for _, p := range r.preB {
-		if bytes.Contains(m.low, p) {
-			return true
+// candidates returns the set of rules whose prefilter literals occur in
+// m.low (bit i: m.rules[i]), plus the rules that always run.
+func (m *masker) candidates() uint64 {
+	cand := m.always
+	low := m.low
+	for i := 0; i+1 < len(low); i++ {
+		g := m.pairGroup[uint16(low[i])<<8|uint16(low[i+1])]
+		if g == 0 {
+			continue
+		}
+		for _, pl := range m.groups[g-1] {
+			if cand&(1<<pl.r) == 0 && bytes.HasPrefix(low[i:], pl.lit) {
+				cand |= 1 << pl.r
+			}
 		}
 	}
-	return false
+	return cand
 }
 
 func (m *masker) overlaps(s, e int) bool {
