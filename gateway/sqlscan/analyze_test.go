@@ -228,6 +228,25 @@ func TestParseError(t *testing.T) {
 	}
 }
 
+func TestSessionPrepareProtocolLevel(t *testing.T) {
+	var s Session
+	a, _ := s.Analyze(`EXECUTE wipe`)
+	if !a.Statements[0].Has(KeyExecuteUnknown, "true") || !a.Statements[0].Writes {
+		t.Fatalf("unknown EXECUTE: %+v", a.Statements[0])
+	}
+	body, _ := Analyze(`DELETE FROM t`)
+	s.Prepare("wipe", body)
+	a, _ = s.Analyze(`EXECUTE wipe`)
+	if st := a.Statements[0]; st.Has(KeyExecuteUnknown, "true") || !st.Has(KeyWhere, "false") || !st.Has(KeyWriteRelation, "t") {
+		t.Fatalf("EXECUTE of a protocol-level statement: %+v", st)
+	}
+	s.Deallocate("wipe")
+	a, _ = s.Analyze(`EXECUTE wipe`)
+	if !a.Statements[0].Has(KeyExecuteUnknown, "true") {
+		t.Fatalf("after Deallocate: %+v", a.Statements[0])
+	}
+}
+
 func TestSession(t *testing.T) {
 	var s Session
 	if _, err := s.Analyze(`PREPARE p AS UPDATE t SET a = 1`); err != nil {

@@ -81,7 +81,10 @@
 //	prepare              name of a SQL-level PREPARE; the body's facts are
 //	                     added to the PREPARE statement too
 //	execute              name of an EXECUTE; the body's facts are added if the
-//	                     PREPARE is known
+//	                     PREPARE is known (SQL-level, or a protocol-level named
+//	                     statement given to Session.Prepare)
+//	execute_unknown      true for an EXECUTE whose statement the session has
+//	                     not seen prepared: its body cannot be analysed
 //	deallocate           name, or ALL
 //	privilege            grant|revoke|default_privileges
 //	grantee              role a privilege or role is granted to / revoked from

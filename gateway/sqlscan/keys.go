@@ -32,6 +32,7 @@ const (
 	KeyTransaction      = "transaction"
 	KeyPrepare          = "prepare"
 	KeyExecute          = "execute"
+	KeyExecuteUnknown   = "execute_unknown"
 	KeyDeallocate       = "deallocate"
 	KeyPrivilege        = "privilege"
 	KeyRole             = "role"

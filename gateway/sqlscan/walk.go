@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -279,6 +280,7 @@ func (w *walker) visitNode(m protoreflect.Message, mark int) int {
 			w.writes = w.writes || p.Writes
 		} else {
 			w.writes = true // unknown body: fail closed
+			w.add(KeyExecuteUnknown, "true")
 		}
 	case *pg.DeallocateStmt:
 		name := x.Name
@@ -476,6 +478,26 @@ func (w *walker) varSet(x *pg.VariableSetStmt, key string) {
 		}
 	}
 }
+
+// Prepare records a statement prepared at the protocol level (a named
+// Parse message) under name: PostgreSQL's SQL-level EXECUTE runs those
+// too, so EXECUTE name gets st's facts. A single-statement analysis is
+// expected; only its first statement counts.
+func (s *Session) Prepare(name string, a *Analysis) {
+	if name == "" || a == nil || len(a.Statements) == 0 {
+		return
+	}
+	st := a.Statements[0]
+	st.Facts = slices.Clone(st.Facts)
+	if s.prepared == nil {
+		s.prepared = map[string]*Statement{}
+	}
+	s.prepared[name] = &st
+}
+
+// Deallocate forgets a statement prepared at the protocol level (a Close
+// message).
+func (s *Session) Deallocate(name string) { delete(s.prepared, name) }
 
 func (s *Session) lookup(name string) *Statement {
 	if s == nil || s.prepared == nil {

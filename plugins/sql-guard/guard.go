@@ -325,6 +325,12 @@ func (g *guard) classify(fs factSource, i int) (class, bool) {
 	switch string(k) {
 	case "parse_error":
 		return clsUnparseable, true
+	case "execute_unknown":
+		// EXECUTE of a statement the analysis never saw prepared: its
+		// body cannot be judged, so it counts as unanalysable.
+		if string(v) == "true" {
+			return clsUnparseable, true
+		}
 	case "drop", "truncate", "alter_drop":
 		if string(k) != "drop" && string(v) != "true" {
 			return 0, false
@@ -599,6 +605,8 @@ func describe(fs factSource, cls class, i int) string {
 		what = "opaque code (language " + v + ")"
 	case "owner":
 		what = "ownership transfer to " + v
+	case "execute_unknown":
+		what = "EXECUTE of a statement prepared outside this session (its body cannot be analysed)"
 	case "security_definer":
 		what = "SECURITY DEFINER function (runs with its owner's privileges)"
 	case "rule":
