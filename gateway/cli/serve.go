@@ -20,6 +20,8 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/pgwire"
+	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/store"
 	"github.com/sluicegw/sluice/gateway/telemetry"
@@ -171,11 +173,13 @@ func serve(ctx context.Context, s *streams, path string) error {
 		scheme = "https"
 	}
 	go srv.Serve(ln)
-	for _, t := range cfg.Targets() {
-		// The protocol engines land in their own issues; until then a target
-		// is validated but not served, and saying so beats a silent no-op.
-		logger.Warn("target not served: its protocol engine is not in this build yet", "target", t.Name, "protocol", t.Protocol, "listen", t.Listen)
+	closeEngines, err := startEngines(cfg, &current, host, authn, st, apr, logger)
+	if err != nil {
+		return fail(ExitFailure, "%w", err)
 	}
+	// Engines end before the approvals manager and the store they use
+	// (deferred calls run last in, first out).
+	defer closeEngines()
 	src := path
 	if src == "" {
 		src = "embedded defaults"
@@ -269,4 +273,85 @@ func bootstrapAdmin(cfg *config.Config, logger *slog.Logger) ([]config.Identity,
 	}
 	logger.Info("no identity has the admin role: the admin API accepts the bootstrap token", "identity", BootstrapIdentity, "token_file", path)
 	return []config.Identity{{Name: BootstrapIdentity, Kind: config.KindHuman, Roles: []config.Role{config.RoleAdmin}, TokenHashes: []string{auth.HashString(tok)}}}, nil
+}
+
+// engine is a protocol engine serving one target.
+type engine interface {
+	Serve(net.Listener) error
+	Close() error
+}
+
+// startEngines starts one engine per target on its listener. Targets of a
+// protocol this build cannot serve are logged, not silently skipped.
+func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], host *pluginhost.Host,
+	authn *auth.Authenticator, st *store.Store, apr *approvals.Manager, logger *slog.Logger) (func(), error) {
+	var started []engine
+	closeAll := func() {
+		for _, e := range started {
+			e.Close()
+		}
+	}
+	for _, t := range cfg.Targets() {
+		var e engine
+		switch t.Protocol {
+		case config.ProtocolPostgres:
+			opts := pgwire.Options{
+				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
+				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
+				AllowCleartext: t.AllowCleartext, UpstreamSSLMode: t.Upstream.SSLMode, UpstreamRootCert: t.Upstream.RootCert,
+			}
+			if t.TLSCert != "" {
+				cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+				if err != nil {
+					closeAll()
+					return nil, fmt.Errorf("target %s: tls: %w", t.Name, err)
+				}
+				opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+			}
+			pe, err := pgwire.New(opts)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("target %s: %w", t.Name, err)
+			}
+			e = pe
+		default:
+			logger.Warn("target not served: its protocol engine is not in this build yet", "target", t.Name, "protocol", t.Protocol, "listen", t.Listen)
+			continue
+		}
+		ln, err := net.Listen("tcp", t.Listen)
+		if err != nil {
+			e.Close()
+			closeAll()
+			return nil, fmt.Errorf("target %s: listen: %w", t.Name, err)
+		}
+		started = append(started, e)
+		go func() {
+			if err := e.Serve(ln); err != nil {
+				logger.Error("target stopped serving", "target", t.Name, "err", err)
+			}
+		}()
+		logger.Info("target serving", "target", t.Name, "protocol", t.Protocol, "listen", ln.Addr().String(), "plugins", t.Plugins)
+	}
+	return closeAll, nil
+}
+
+// chainFor returns a target's plugin chain as the running config names it.
+// A plugin that is not loaded is an error, which engines turn into a
+// refusal (fail closed), never into a shorter chain.
+func chainFor(host *pluginhost.Host, current *atomic.Pointer[config.Config], target string) func() (policy.Chain, error) {
+	return func() (policy.Chain, error) {
+		t, ok := current.Load().Target(target)
+		if !ok {
+			return nil, fmt.Errorf("target %s is no longer in the config", target)
+		}
+		chain := make(policy.Chain, 0, len(t.Plugins))
+		for _, name := range t.Plugins {
+			p, ok := host.Plugin(name)
+			if !ok {
+				return nil, fmt.Errorf("plugin %s of target %s is not loaded", name, target)
+			}
+			chain = append(chain, p)
+		}
+		return chain, nil
+	}
 }

@@ -438,6 +438,14 @@ type Target struct {
 	// Plugins is targets[].plugins: names of the plugins that guard this
 	// target, evaluated in this order. Default: none.
 	Plugins []string
+	// TLSCert and TLSKey are targets[].tls.cert and .key: the PEM
+	// certificate and key sluice presents to clients. Default: a
+	// self-signed certificate generated under data_dir on first start.
+	TLSCert, TLSKey string
+	// AllowCleartext is targets[].allow_cleartext (postgres): accept a
+	// token as a cleartext password without TLS. Default false: a token
+	// is a bearer secret. Only for loopback tests.
+	AllowCleartext bool
 }
 
 // Allows reports whether the identity with this name may use the target.
@@ -451,7 +459,8 @@ func (t Target) clone() Target {
 
 func (t Target) equal(o Target) bool {
 	return t.Name == o.Name && t.Protocol == o.Protocol && t.Listen == o.Listen &&
-		t.Upstream == o.Upstream && slices.Equal(t.Allow, o.Allow) && slices.Equal(t.Plugins, o.Plugins)
+		t.Upstream == o.Upstream && slices.Equal(t.Allow, o.Allow) && slices.Equal(t.Plugins, o.Plugins) &&
+		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext
 }
 
 // Upstream is a target's backend. Password is a secret: write it as
@@ -467,6 +476,13 @@ type Upstream struct {
 	User string
 	// Password is targets[].upstream.password: that user's password.
 	Password string
+	// SSLMode is targets[].upstream.sslmode (postgres): libpq's sslmode
+	// towards the backend: disable, allow, prefer, require, verify-ca,
+	// verify-full. Default: prefer.
+	SSLMode string
+	// RootCert is targets[].upstream.root_cert: a PEM file of the CAs that
+	// verify-ca and verify-full trust. Default: the system's.
+	RootCert string
 }
 
 // String prints the upstream with the password redacted, for %v and %+v.

@@ -95,6 +95,14 @@ type targetSchema struct {
 	Upstream upstreamSchema `koanf:"upstream"`
 	Allow    []string       `koanf:"allow"`
 	Plugins  []string       `koanf:"plugins"`
+	TLS      targetTLSSchema `koanf:"tls"`
+	// AllowCleartext is any so a YAML string is reported, not coerced.
+	AllowCleartext any `koanf:"allow_cleartext"`
+}
+
+type targetTLSSchema struct {
+	Cert string `koanf:"cert"`
+	Key  string `koanf:"key"`
 }
 
 type upstreamSchema struct {
@@ -102,6 +110,8 @@ type upstreamSchema struct {
 	Database string `koanf:"database"`
 	User     string `koanf:"user"`
 	Password string `koanf:"password"`
+	SSLMode  string `koanf:"sslmode"`
+	RootCert string `koanf:"root_cert"`
 }
 
 var (

@@ -252,6 +252,26 @@ func (b *builder) target(key string, s targetSchema, names, identities, plugins 
 		}
 		b.once(k, name, seen)
 	}
+	if s.Upstream.SSLMode != "" {
+		if t.Protocol != ProtocolPostgres {
+			b.p.add(key+".upstream.sslmode", "only postgres targets have an sslmode")
+		} else {
+			b.oneOf(key+".upstream.sslmode", s.Upstream.SSLMode, "disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+		}
+	}
+	if s.Upstream.RootCert != "" {
+		t.Upstream.RootCert = b.resolve(s.Upstream.RootCert)
+	}
+	if s.TLS.Cert != "" {
+		t.TLSCert = b.resolve(s.TLS.Cert)
+	}
+	if s.TLS.Key != "" {
+		t.TLSKey = b.resolve(s.TLS.Key)
+	}
+	if (t.TLSCert == "") != (t.TLSKey == "") {
+		b.p.add(key+".tls", "set both cert and key, or neither")
+	}
+	t.AllowCleartext = b.boolean(key+".allow_cleartext", s.AllowCleartext, false)
 	t.Allow = s.Allow
 	t.Plugins = s.Plugins
 	return t
