@@ -21,8 +21,8 @@ import (
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/pgwire"
-	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
+	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
 	"github.com/sluicegw/sluice/gateway/telemetry"
 )

@@ -89,12 +89,12 @@ type breakerSchema struct {
 }
 
 type targetSchema struct {
-	Name     string         `koanf:"name"`
-	Protocol string         `koanf:"protocol"`
-	Listen   string         `koanf:"listen"`
-	Upstream upstreamSchema `koanf:"upstream"`
-	Allow    []string       `koanf:"allow"`
-	Plugins  []string       `koanf:"plugins"`
+	Name     string          `koanf:"name"`
+	Protocol string          `koanf:"protocol"`
+	Listen   string          `koanf:"listen"`
+	Upstream upstreamSchema  `koanf:"upstream"`
+	Allow    []string        `koanf:"allow"`
+	Plugins  []string        `koanf:"plugins"`
 	TLS      targetTLSSchema `koanf:"tls"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
 	AllowCleartext any `koanf:"allow_cleartext"`

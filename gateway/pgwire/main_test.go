@@ -60,4 +60,3 @@ func needPG(t testing.TB) {
 	}
 	t.Skipf("no PostgreSQL for this test binary: %v (install postgresql-15; .ci/run does)", testPG.err)
 }
-
