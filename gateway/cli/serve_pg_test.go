@@ -74,7 +74,9 @@ targets:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
 	var stderr syncBuffer
-	go func() { done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, &stderr) }()
+	go func() {
+		done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, &stderr)
+	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != 0 {
