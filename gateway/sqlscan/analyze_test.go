@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	pg "github.com/pganalyze/pg_query_go/v6"
+
 	"github.com/sluicegw/sluice/abi"
 )
 
@@ -365,5 +367,80 @@ func BenchmarkAnalyze200Cached(b *testing.B) {
 		if _, err := Analyze(sql); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// countingParser counts parses, to see which analyses came from a cache.
+type countingParser struct {
+	parser
+	n *int
+}
+
+func (c countingParser) parse(sql string) (*pg.ParseResult, error) {
+	*c.n++
+	return c.parser.parse(sql)
+}
+
+func TestNormalizedCache(t *testing.T) {
+	var parses int
+	old := defaultParser
+	defaultParser = countingParser{old, &parses}
+	defer func() { defaultParser = old }()
+	parsed := func(sql string) (*Analysis, bool) {
+		t.Helper()
+		before := parses
+		a, err := Analyze(sql)
+		if err != nil || a.ParseError != "" {
+			t.Fatalf("%q: %v %s", sql, err, a.ParseError)
+		}
+		return a, parses > before
+	}
+
+	// Queries that differ only in constants share one parse.
+	a1, p1 := parsed(`SELECT abalance FROM pgbench_accounts WHERE aid = 38211`)
+	a2, p2 := parsed(`SELECT abalance FROM pgbench_accounts WHERE aid = 917`)
+	if !p1 || p2 {
+		t.Fatalf("parses: first %v, second %v", p1, p2)
+	}
+	if a2.SQL != `SELECT abalance FROM pgbench_accounts WHERE aid = 917` || a2.Statements[0].Text != a2.SQL ||
+		a2.Statements[0].Fingerprint != a1.Statements[0].Fingerprint || !a2.Statements[0].Has(KeyRelation, "pgbench_accounts") {
+		t.Fatalf("cached copy: %+v", a2)
+	}
+	// A literal holding SQL is still one query.
+	if a, p := parsed(`SELECT abalance FROM pgbench_accounts WHERE aid = '1; DROP TABLE t'`); p || len(a.Statements) != 1 || a.Statements[0].Tag != "SELECT" {
+		t.Fatalf("literal with SQL: parsed %v, %+v", p, a.Statements)
+	}
+	// Function calls, utility statements and several statements are parsed
+	// every time: their constants matter.
+	for _, pair := range [][2]string{
+		{`SELECT set_config('statement_timeout', '0', false)`, `SELECT set_config('role', 'postgres', false)`},
+		{`SELECT lower('A') FROM t`, `SELECT lower('B') FROM t`},
+		{`SET statement_timeout = 0`, `SET statement_timeout = 5`},
+		{`SELECT 1 FROM t; SELECT 2 FROM t`, `SELECT 3 FROM t; SELECT 4 FROM t`},
+	} {
+		parsed(pair[0])
+		b, p := parsed(pair[1])
+		if !p || b.SQL != pair[1] {
+			t.Errorf("%q after %q came from the cache", pair[1], pair[0])
+		}
+	}
+	if b, _ := parsed(`SELECT set_config('role', 'postgres', false)`); !b.Statements[0].Has(KeySetConfig, "role") {
+		t.Error("set_config facts from another statement")
+	}
+	// Sessions: PREPARE and EXECUTE are analysed in the session, never
+	// cached; plain queries come from the cache.
+	var s Session
+	if _, err := s.Analyze(`PREPARE wipe AS DELETE FROM t`); err != nil {
+		t.Fatal(err)
+	}
+	before := parses
+	a, _ := s.Analyze(`EXECUTE wipe`)
+	if parses == before || !a.Statements[0].Has(KeyWhere, "false") {
+		t.Fatalf("EXECUTE in a session: %+v", a.Statements[0])
+	}
+	before = parses
+	s.Analyze(`SELECT abalance FROM pgbench_accounts WHERE aid = 5`)
+	if parses != before {
+		t.Error("a plain query in a session was parsed again")
 	}
 }

@@ -14,6 +14,10 @@ import (
 type parser interface {
 	// parse returns the raw statements of sql, or a *parseError.
 	parse(sql string) (*pg.ParseResult, error)
+	// normalize returns sql with its constants replaced by $n (pg_query's
+	// normalization), for the cache of statements that differ only in
+	// constants.
+	normalize(sql string) (string, error)
 }
 
 // parseError is a syntax error with its 1-based cursor position (0 if
@@ -39,5 +43,7 @@ func (cgoParser) parse(sql string) (*pg.ParseResult, error) {
 	}
 	return r, nil
 }
+
+func (cgoParser) normalize(sql string) (string, error) { return pgparser.Normalize(sql) }
 
 var defaultParser parser = cgoParser{}

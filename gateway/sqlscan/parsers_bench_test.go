@@ -114,6 +114,8 @@ func BenchmarkAnalyze200Wasm(b *testing.B) {
 
 type wasmParser struct{}
 
+func (wasmParser) normalize(s string) (string, error) { return wpg.Normalize(s) }
+
 func (wasmParser) parse(sql string) (*pg.ParseResult, error) {
 	r, err := wpg.Parse(sql)
 	if err != nil {
