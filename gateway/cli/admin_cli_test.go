@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -148,30 +147,7 @@ identities:
   - {name: ci-deploy, kind: service}
 plugins: []
 `, filepath.Join(dir, "data"), adminAddr)), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr syncBuffer
-	go func() {
-		done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, &stderr)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, stderr.String())
-		}
-	}()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + adminAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startServe(t, cfgPath)
 	env := []string{"--admin-url", adminAddr, "--data-dir", filepath.Join(dir, "data")}
 	code, out, errOut := run(t, "", append([]string{"token", "create", "--identity", "ci-deploy", "--ttl", "1h", "--note", "deploy job"}, env...)...)
 	secret := strings.TrimSpace(out)
@@ -210,6 +186,44 @@ plugins: []
 	if code, _, _ := run(t, "", append([]string{"token", "revoke", "sha256:nothex"}, env...)...); code != ExitUsage {
 		t.Errorf("revoke of a malformed hash: %d", code)
 	}
+}
+
+// startServe runs `sluice serve --config cfgPath` in-process until the
+// test ends and returns once it serves (its log says "sluice serving").
+// The returned buffer is the gateway's log.
+func startServe(t *testing.T, cfgPath string) *syncBuffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	logs := &syncBuffer{}
+	go func() {
+		done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, logs)
+	}()
+	exited := false
+	t.Cleanup(func() {
+		cancel()
+		if !exited {
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d: %s", code, logs.String())
+			}
+		}
+	})
+	// A deadline for failing, not a timing assertion: a cold plugin
+	// compile under -race on a busy machine takes tens of seconds.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(logs.String(), "sluice serving") {
+		select {
+		case code := <-done:
+			exited = true
+			t.Fatalf("serve exited %d before serving:\n%s", code, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return logs
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutine and a reader.

@@ -1,19 +1,15 @@
 package cli
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,31 +54,7 @@ admin:
   tls: {cert: %s, key: %s}
 plugins: []
 `, filepath.Join(dir, "data"), adminAddr, cert, key)), 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr syncBuffer
-	go func() {
-		done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, &stderr)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, stderr.String())
-		}
-	}()
-	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := insecure.Get("https://" + adminAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startServe(t, cfgPath)
 	data := filepath.Join(dir, "data")
 	if code, out, errOut := run(t, "", "plugins", "list", "--admin-url", "https://"+adminAddr, "--admin-ca", cert, "--data-dir", data); code != 0 || !strings.Contains(out, "NAME") {
 		t.Errorf("plugins list over https: %d %s %s", code, out, errOut)

@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/internal/pgtest"
@@ -71,28 +67,7 @@ targets:
 		filepath.Join(root, "plugins/sql-guard/sql-guard.wasm"), filepath.Join(root, "sdk/go/example/json-field-mask.wasm"),
 		pgAddr, pg.Addr)), 0o644)
 	t.Setenv("SHOP_PG_PASSWORD", pg.Password)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var stderr syncBuffer
-	go func() {
-		done <- Main(ctx, []string{"serve", "--config", cfgPath}, strings.NewReader(""), io.Discard, &stderr)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, stderr.String())
-		}
-	}()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(stderr.String(), "target serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not come up:\n%s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if resp, err := http.Get("http://" + adminAddr + "/healthz"); err == nil {
-		resp.Body.Close()
-	}
+	stderr := startServe(t, cfgPath)
 
 	via := fmt.Sprintf("host=127.0.0.1 port=%s user=ci-deploy dbname=shop sslmode=require", strings.Split(pgAddr, ":")[1])
 	out, err := run(via, token, `SELECT id, email FROM customers ORDER BY id`)

@@ -105,17 +105,9 @@ func (s *Store) TokenByHash(h [32]byte) (Token, error) {
 // the stored hash is constant-time anyway.
 func (s *Store) LookupToken(secret string) (Token, error) {
 	h := HashToken(secret)
-	var t Token
-	v, closer, err := s.db.Get(tokenKey(h))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return t, ErrNotFound
-	}
+	t, err := s.TokenByHash(h)
 	if err != nil {
 		return t, err
-	}
-	defer closer.Close()
-	if err := json.Unmarshal(v, &t); err != nil {
-		return t, fmt.Errorf("store: token record: %w", err)
 	}
 	want := fmt.Sprintf("sha256:%x", h)
 	if subtle.ConstantTimeCompare([]byte(t.Hash), []byte(want)) != 1 {
