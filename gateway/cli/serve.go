@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/httpgw"
 	"github.com/sluicegw/sluice/gateway/pgwire"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
@@ -314,6 +316,13 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 				return nil, fmt.Errorf("target %s: %w", t.Name, err)
 			}
 			e = pe
+		case config.ProtocolHTTP:
+			he, err := newHTTPEngine(cfg, t, current, host, authn, st, apr, logger)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("target %s: %w", t.Name, err)
+			}
+			e = he
 		default:
 			logger.Warn("target not served: its protocol engine is not in this build yet", "target", t.Name, "protocol", t.Protocol, "listen", t.Listen)
 			continue
@@ -354,4 +363,46 @@ func chainFor(host *pluginhost.Host, current *atomic.Pointer[config.Config], tar
 		}
 		return chain, nil
 	}
+}
+
+func newHTTPEngine(cfg *config.Config, t config.Target, current *atomic.Pointer[config.Config], host *pluginhost.Host,
+	authn *auth.Authenticator, st *store.Store, apr *approvals.Manager, logger *slog.Logger) (*httpgw.Engine, error) {
+	c := t.Upstream.Credential
+	opts := httpgw.Options{
+		Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
+		Store: st, Approvals: apr, Logger: logger,
+		Credential:         httpgw.Credential{Kind: c.Kind, Header: c.Header, Env: c.Env, File: c.File},
+		UnknownContentType: t.HTTP.UnknownContentType, MaskRequestBody: t.HTTP.MaskRequestBody,
+		ApprovalWait: t.HTTP.ApprovalWait, MaxRequestBody: t.HTTP.MaxRequestBody,
+	}
+	if t.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if t.Upstream.CA != "" || t.Upstream.ServerName != "" {
+		tc := &tls.Config{ServerName: t.Upstream.ServerName, MinVersion: tls.VersionTLS12}
+		if t.Upstream.CA != "" {
+			pem, err := os.ReadFile(t.Upstream.CA)
+			if err != nil {
+				return nil, fmt.Errorf("upstream.ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("upstream.ca: %s holds no PEM certificate", t.Upstream.CA)
+			}
+		}
+		opts.UpstreamTLS = tc
+	}
+	for _, is := range cfg.OIDCIssuers() {
+		oi := httpgw.OIDCIssuer{Issuer: is.Issuer, Audience: is.Audience, JWKSFile: is.JWKSFile, JWKSURL: is.JWKSURL,
+			Algorithms: is.Algorithms, Leeway: is.Leeway}
+		for _, r := range is.Rules {
+			oi.Rules = append(oi.Rules, httpgw.OIDCRule{Claims: r.Claims, Identity: r.Identity})
+		}
+		opts.OIDC = append(opts.OIDC, oi)
+	}
+	return httpgw.New(opts)
 }

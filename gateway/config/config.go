@@ -31,6 +31,7 @@ type Config struct {
 	runtime    Runtime
 	store      Store
 	approvals  Approvals
+	oidc       []OIDCIssuer
 	identities []Identity
 	plugins    []Plugin
 	targets    []Target
@@ -67,6 +68,16 @@ func (c *Config) Runtime() Runtime { return c.runtime }
 
 // Store is the store section.
 func (c *Config) Store() Store { return c.store }
+
+// OIDCIssuers are the trusted ID token issuers (oidc.issuers), a copy.
+func (c *Config) OIDCIssuers() []OIDCIssuer {
+	out := slices.Clone(c.oidc)
+	for i := range out {
+		out[i].Algorithms = slices.Clone(out[i].Algorithms)
+		out[i].Rules = slices.Clone(out[i].Rules)
+	}
+	return out
+}
 
 // Approvals is the approvals section (a copy).
 func (c *Config) Approvals() Approvals {
@@ -446,6 +457,46 @@ type Target struct {
 	// token as a cleartext password without TLS. Default false: a token
 	// is a bearer secret. Only for loopback tests.
 	AllowCleartext bool
+	// HTTP is targets[].http: settings of http targets.
+	HTTP TargetHTTP
+}
+
+// TargetHTTP is targets[].http.
+type TargetHTTP struct {
+	// UnknownContentType is http.unknown_content_type: what happens to a
+	// response whose content type sluice cannot mask: pass (default,
+	// recorded without its body) or block (502).
+	UnknownContentType string
+	// MaskRequestBody is http.mask_request_body: mask JSON, NDJSON, CSV
+	// and text request bodies before they reach the upstream (logs posted
+	// to a log API). Default false.
+	MaskRequestBody bool
+	// ApprovalWait is http.approval_wait: how long a request held for
+	// approval waits before the client gets 202 and a retry hint.
+	// Default 30s.
+	ApprovalWait time.Duration
+	// MaxRequestBody is http.max_request_body: the largest request body
+	// (413 beyond). Default 32MiB.
+	MaxRequestBody int64
+}
+
+// OIDCIssuer is oidc.issuers[]: an issuer of ID tokens that identities
+// may present instead of a sluice token (a GitHub Actions job's token).
+type OIDCIssuer struct {
+	Issuer     string
+	Audience   string
+	JWKSFile   string
+	JWKSURL    string
+	Algorithms []string
+	Leeway     time.Duration
+	Rules      []OIDCRule
+}
+
+// OIDCRule maps a token's claims to an identity: every listed claim must
+// match its pattern ("*" matches any run of characters).
+type OIDCRule struct {
+	Claims   map[string]string
+	Identity string
 }
 
 // Allows reports whether the identity with this name may use the target.
@@ -460,7 +511,7 @@ func (t Target) clone() Target {
 func (t Target) equal(o Target) bool {
 	return t.Name == o.Name && t.Protocol == o.Protocol && t.Listen == o.Listen &&
 		t.Upstream == o.Upstream && slices.Equal(t.Allow, o.Allow) && slices.Equal(t.Plugins, o.Plugins) &&
-		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext
+		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext && t.HTTP == o.HTTP
 }
 
 // Upstream is a target's backend. Password is a secret: write it as
@@ -483,6 +534,30 @@ type Upstream struct {
 	// RootCert is targets[].upstream.root_cert: a PEM file of the CAs that
 	// verify-ca and verify-full trust. Default: the system's.
 	RootCert string
+	// CA is targets[].upstream.ca (http): a PEM file of the CAs that
+	// verify an https upstream. Default: the system's.
+	CA string
+	// ServerName is targets[].upstream.server_name (http): the name the
+	// upstream's certificate must carry. Default: the address's host.
+	ServerName string
+	// Credential is targets[].upstream.credential (http): how sluice
+	// authenticates to the upstream.
+	Credential Credential
+}
+
+// Credential is an http upstream's credential. The secret comes from
+// Env, File or, when both are empty, upstream.password.
+type Credential struct {
+	// Kind is credential.kind: bearer, basic, header or none. Default:
+	// basic when upstream.user is set, else bearer from upstream.password
+	// (none when that is empty).
+	Kind string
+	// Header is credential.header: the header name for kind header.
+	Header string
+	// Env is credential.env: an environment variable holding the secret.
+	Env string
+	// File is credential.file: a file holding the secret.
+	File string
 }
 
 // String prints the upstream with the password redacted, for %v and %+v.

@@ -22,6 +22,7 @@ type fileSchema struct {
 	Runtime    runtimeSchema    `koanf:"runtime"`
 	Store      storeSchema      `koanf:"store"`
 	Approvals  approvalsSchema  `koanf:"approvals"`
+	OIDC       oidcSchema       `koanf:"oidc"`
 	Identities []identitySchema `koanf:"identities"`
 	Plugins    []pluginSchema   `koanf:"plugins"`
 	Targets    []targetSchema   `koanf:"targets"`
@@ -96,8 +97,35 @@ type targetSchema struct {
 	Allow    []string        `koanf:"allow"`
 	Plugins  []string        `koanf:"plugins"`
 	TLS      targetTLSSchema `koanf:"tls"`
+	HTTP     targetHTTPSchema `koanf:"http"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
 	AllowCleartext any `koanf:"allow_cleartext"`
+}
+
+type targetHTTPSchema struct {
+	UnknownContentType *string `koanf:"unknown_content_type"`
+	MaskRequestBody    any     `koanf:"mask_request_body"`
+	ApprovalWait       any     `koanf:"approval_wait"`
+	MaxRequestBody     any     `koanf:"max_request_body"`
+}
+
+type oidcSchema struct {
+	Issuers []oidcIssuerSchema `koanf:"issuers"`
+}
+
+type oidcIssuerSchema struct {
+	Issuer     string           `koanf:"issuer"`
+	Audience   string           `koanf:"audience"`
+	JWKSFile   string           `koanf:"jwks_file"`
+	JWKSURL    string           `koanf:"jwks_url"`
+	Algorithms []string         `koanf:"algorithms"`
+	Leeway     any              `koanf:"leeway"`
+	Rules      []oidcRuleSchema `koanf:"rules"`
+}
+
+type oidcRuleSchema struct {
+	Claims   map[string]string `koanf:"claims"`
+	Identity string            `koanf:"identity"`
 }
 
 type targetTLSSchema struct {
@@ -112,6 +140,17 @@ type upstreamSchema struct {
 	Password string `koanf:"password"`
 	SSLMode  string `koanf:"sslmode"`
 	RootCert string `koanf:"root_cert"`
+	// http targets
+	CA         string           `koanf:"ca"`
+	ServerName string           `koanf:"server_name"`
+	Credential credentialSchema `koanf:"credential"`
+}
+
+type credentialSchema struct {
+	Kind   string `koanf:"kind"`
+	Header string `koanf:"header"`
+	Env    string `koanf:"env"`
+	File   string `koanf:"file"`
 }
 
 var (

@@ -104,6 +104,12 @@ func (b *builder) build(s *fileSchema) *Config {
 	}
 
 	identities := map[string]string{} // name -> key of its entry
+	defer func() {
+		// OIDC rules name identities: checked once they are all known.
+		for i, is := range s.OIDC.Issuers {
+			c.oidc = append(c.oidc, b.oidcIssuer(indexKey("oidc.issuers", i), is, identities))
+		}
+	}()
 	hashes := map[string]string{}     // token hash -> key where it is listed
 	for i, is := range s.Identities {
 		c.identities = append(c.identities, b.identity(indexKey("identities", i), is, identities, hashes))
@@ -202,7 +208,11 @@ func (b *builder) target(key string, s targetSchema, names, identities, plugins 
 		Name:     s.Name,
 		Protocol: Protocol(s.Protocol),
 		Listen:   s.Listen,
-		Upstream: Upstream(s.Upstream),
+		Upstream: Upstream{
+			Address: s.Upstream.Address, Database: s.Upstream.Database, User: s.Upstream.User,
+			Password: s.Upstream.Password, SSLMode: s.Upstream.SSLMode, ServerName: s.Upstream.ServerName,
+			Credential: Credential(s.Upstream.Credential),
+		},
 	}
 	b.name(key, s.Name, resourceName, names,
 		`use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters`)
@@ -272,6 +282,7 @@ func (b *builder) target(key string, s targetSchema, names, identities, plugins 
 		b.p.add(key+".tls", "set both cert and key, or neither")
 	}
 	t.AllowCleartext = b.boolean(key+".allow_cleartext", s.AllowCleartext, false)
+	b.targetHTTP(key, s, &t)
 	t.Allow = s.Allow
 	t.Plugins = s.Plugins
 	return t
@@ -562,4 +573,87 @@ func (l listener) overlaps(o listener) bool {
 
 func isWildcard(host string) bool {
 	return host == "" || host == "0.0.0.0" || host == "::"
+}
+
+// targetHTTP checks the keys only http targets have.
+func (b *builder) targetHTTP(key string, s targetSchema, t *Target) {
+	httpOnly := func(k string, set bool) {
+		if set && t.Protocol != ProtocolHTTP {
+			b.p.add(k, "only http targets have it")
+		}
+	}
+	u := s.Upstream
+	httpOnly(key+".upstream.ca", u.CA != "")
+	httpOnly(key+".upstream.server_name", u.ServerName != "")
+	httpOnly(key+".upstream.credential", u.Credential != credentialSchema{})
+	hs := s.HTTP
+	httpOnly(key+".http", hs.UnknownContentType != nil || hs.MaskRequestBody != nil || hs.ApprovalWait != nil || hs.MaxRequestBody != nil)
+	if u.CA != "" {
+		t.Upstream.CA = b.resolve(u.CA)
+	}
+	ck := key + ".upstream.credential"
+	if c := u.Credential; c.Kind != "" {
+		b.oneOf(ck+".kind", c.Kind, "bearer", "basic", "header", "none")
+		if c.Kind == "header" && c.Header == "" {
+			b.p.add(ck+".header", "missing (kind header needs the header's name)")
+		}
+	} else if c.Header != "" {
+		b.p.add(ck+".kind", "missing (a header name is only for kind header)")
+	}
+	if u.Credential.Env != "" && u.Credential.File != "" {
+		b.p.add(ck, "set env or file, not both")
+	}
+	if u.Credential.File != "" {
+		t.Upstream.Credential.File = b.resolve(u.Credential.File)
+	}
+	t.HTTP.UnknownContentType = b.defaultString(hs.UnknownContentType, "pass")
+	b.oneOf(key+".http.unknown_content_type", t.HTTP.UnknownContentType, "pass", "block")
+	t.HTTP.MaskRequestBody = b.boolean(key+".http.mask_request_body", hs.MaskRequestBody, false)
+	t.HTTP.ApprovalWait = b.duration(key+".http.approval_wait", hs.ApprovalWait, 30*time.Second)
+	if t.HTTP.ApprovalWait < 0 || t.HTTP.ApprovalWait > 10*time.Minute {
+		b.p.add(key+".http.approval_wait", "%s is not from 0 to 10m", t.HTTP.ApprovalWait)
+	}
+	t.HTTP.MaxRequestBody, _ = b.byteSize(key+".http.max_request_body", hs.MaxRequestBody, 32<<20)
+}
+
+// oidcIssuer checks one trusted issuer and its rules.
+func (b *builder) oidcIssuer(key string, s oidcIssuerSchema, identities map[string]string) OIDCIssuer {
+	is := OIDCIssuer{Issuer: s.Issuer, Audience: s.Audience, JWKSURL: s.JWKSURL, Algorithms: s.Algorithms}
+	if b.required(key+".issuer", s.Issuer) {
+		if u, err := url.Parse(s.Issuer); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+			b.p.add(key+".issuer", "%s is not an http(s) URL", b.show(key+".issuer", s.Issuer))
+		}
+	}
+	b.required(key+".audience", s.Audience)
+	switch {
+	case (s.JWKSFile == "") == (s.JWKSURL == ""):
+		b.p.add(key, "set exactly one of jwks_file and jwks_url")
+	case s.JWKSFile != "":
+		is.JWKSFile = b.resolve(s.JWKSFile)
+	default:
+		b.httpAddress(key+".jwks_url", s.JWKSURL)
+	}
+	for j, a := range s.Algorithms {
+		b.oneOf(indexKey(key+".algorithms", j), a, "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
+	}
+	is.Leeway = b.duration(key+".leeway", s.Leeway, time.Minute)
+	if is.Leeway < 0 || is.Leeway > 10*time.Minute {
+		b.p.add(key+".leeway", "%s is not from 0 to 10m", is.Leeway)
+	}
+	if len(s.Rules) == 0 {
+		b.p.add(key+".rules", "missing: without rules no token maps to an identity")
+	}
+	for j, r := range s.Rules {
+		rk := indexKey(key+".rules", j)
+		if len(r.Claims) == 0 {
+			b.p.add(rk+".claims", "missing: a rule without claims would map every token of the issuer")
+		}
+		if b.required(rk+".identity", r.Identity) {
+			if _, ok := identities[r.Identity]; !ok {
+				b.p.add(rk+".identity", "%s is not a defined identity", b.show(rk+".identity", r.Identity))
+			}
+		}
+		is.Rules = append(is.Rules, OIDCRule{Claims: r.Claims, Identity: r.Identity})
+	}
+	return is
 }
