@@ -90,13 +90,13 @@ type breakerSchema struct {
 }
 
 type targetSchema struct {
-	Name     string          `koanf:"name"`
-	Protocol string          `koanf:"protocol"`
-	Listen   string          `koanf:"listen"`
-	Upstream upstreamSchema  `koanf:"upstream"`
-	Allow    []string        `koanf:"allow"`
-	Plugins  []string        `koanf:"plugins"`
-	TLS      targetTLSSchema `koanf:"tls"`
+	Name     string           `koanf:"name"`
+	Protocol string           `koanf:"protocol"`
+	Listen   string           `koanf:"listen"`
+	Upstream upstreamSchema   `koanf:"upstream"`
+	Allow    []string         `koanf:"allow"`
+	Plugins  []string         `koanf:"plugins"`
+	TLS      targetTLSSchema  `koanf:"tls"`
 	HTTP     targetHTTPSchema `koanf:"http"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
 	AllowCleartext any `koanf:"allow_cleartext"`

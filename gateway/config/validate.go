@@ -110,7 +110,7 @@ func (b *builder) build(s *fileSchema) *Config {
 			c.oidc = append(c.oidc, b.oidcIssuer(indexKey("oidc.issuers", i), is, identities))
 		}
 	}()
-	hashes := map[string]string{}     // token hash -> key where it is listed
+	hashes := map[string]string{} // token hash -> key where it is listed
 	for i, is := range s.Identities {
 		c.identities = append(c.identities, b.identity(indexKey("identities", i), is, identities, hashes))
 	}
