@@ -564,3 +564,64 @@ store: {session_quota: 1KiB, retention_days: -1}
 		t.Errorf("headers without a URL: %v", err)
 	}
 }
+
+func TestHTTPTargetAndOIDC(t *testing.T) {
+	c, err := Parse("h.yaml", []byte(`
+identities:
+  - {name: ci-deploy, kind: service}
+targets:
+  - name: api
+    protocol: http
+    listen: 127.0.0.1:18081
+    upstream: {address: "https://api.internal", server_name: api.internal, credential: {kind: header, header: X-Api-Key, env: API_KEY}}
+    http: {unknown_content_type: block, mask_request_body: true, approval_wait: 5s, max_request_body: 1MiB}
+oidc:
+  issuers:
+    - issuer: https://token.actions.githubusercontent.com
+      audience: sluice
+      jwks_url: https://token.actions.githubusercontent.com/.well-known/jwks
+      rules:
+        - {claims: {repository: acme/deploy, ref: refs/heads/main}, identity: ci-deploy}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := c.Target("api")
+	if tg.Upstream.Credential.Header != "X-Api-Key" || tg.Upstream.ServerName != "api.internal" || tg.HTTP.UnknownContentType != "block" ||
+		!tg.HTTP.MaskRequestBody || tg.HTTP.ApprovalWait != 5*time.Second || tg.HTTP.MaxRequestBody != 1<<20 {
+		t.Errorf("target %+v", tg)
+	}
+	is := c.OIDCIssuers()
+	if len(is) != 1 || is[0].Leeway != time.Minute || is[0].Rules[0].Identity != "ci-deploy" {
+		t.Errorf("oidc %+v", is)
+	}
+	_, err = Parse("bad.yaml", []byte(`
+identities:
+  - {name: ci-deploy, kind: service}
+targets:
+  - name: db
+    protocol: postgres
+    listen: 127.0.0.1:16432
+    upstream: {address: "127.0.0.1:5432", credential: {kind: bearer}}
+    http: {mask_request_body: true}
+  - name: api
+    protocol: http
+    listen: 127.0.0.1:18082
+    upstream: {address: "http://127.0.0.1:1", credential: {kind: header, env: A, file: b}}
+    http: {unknown_content_type: drop}
+oidc:
+  issuers:
+    - {issuer: "not a url", jwks_file: a, jwks_url: "http://x", algorithms: [HS256], rules: [{claims: {}, identity: nobody}]}
+`), nil)
+	for _, want := range []string{
+		"targets[0].upstream.credential: only http targets", "targets[0].http: only http targets",
+		"targets[1].upstream.credential.header: missing", "targets[1].upstream.credential: set env or file",
+		"targets[1].http.unknown_content_type", "oidc.issuers[0].issuer", "oidc.issuers[0].audience: missing",
+		"set exactly one of jwks_file and jwks_url", "oidc.issuers[0].algorithms[0]",
+		"oidc.issuers[0].rules[0].claims: missing", "oidc.issuers[0].rules[0].identity",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error with %q, got %v", want, err)
+		}
+	}
+}
