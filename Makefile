@@ -76,7 +76,7 @@ sdk-test: build ## the C, Rust and AssemblyScript SDKs' own tests (needs their t
 	cd sdk/assemblyscript && npm ci --no-audit --no-fund --silent && SLUICE=$(CURDIR)/$(BIN) npm test
 
 .PHONY: run
-run: build $(EXAMPLE) ## run the gateway on its embedded defaults
+run: build plugins ## run the gateway on its embedded defaults: the demo (see the README quick start)
 	$(BIN) serve
 
 .PHONY: test

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/demo"
 	"github.com/sluicegw/sluice/gateway/httpgw"
 	"github.com/sluicegw/sluice/gateway/pgwire"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
@@ -175,6 +177,13 @@ func serve(ctx context.Context, s *streams, path string) error {
 		scheme = "https"
 	}
 	go srv.Serve(ln)
+	if d := cfg.Demo(); d.Enabled {
+		stopDemo, err := startDemo(cfg, st, logger)
+		if err != nil {
+			return fail(ExitFailure, "%w", err)
+		}
+		defer stopDemo()
+	}
 	closeEngines, err := startEngines(cfg, &current, host, authn, st, apr, logger)
 	if err != nil {
 		return fail(ExitFailure, "%w", err)
@@ -405,4 +414,46 @@ func newHTTPEngine(cfg *config.Config, t config.Target, current *atomic.Pointer[
 		opts.OIDC = append(opts.OIDC, oi)
 	}
 	return httpgw.New(opts)
+}
+
+// startDemo serves the demo API on demo.listen and issues a token for
+// every identity without token_hashes into <data_dir>/tokens/NAME.token
+// (reused while valid), so the README's curl commands work on a fresh
+// clone.
+func startDemo(cfg *config.Config, st *store.Store, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", cfg.Demo().Listen)
+	if err != nil {
+		return nil, fmt.Errorf("demo.listen: %w", err)
+	}
+	srv := &http.Server{Handler: demo.Handler(200), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	dir := filepath.Join(cfg.DataDir(), "tokens")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	for _, id := range cfg.Identities() {
+		if len(id.TokenHashes) > 0 {
+			continue
+		}
+		path := filepath.Join(dir, id.Name+".token")
+		if b, err := os.ReadFile(path); err == nil {
+			if tok, err := st.LookupToken(strings.TrimSpace(string(b))); err == nil && tok.Identity == id.Name && tok.Valid(time.Now()) {
+				continue
+			}
+		}
+		secret, hash := auth.NewToken()
+		h, _ := auth.ParseHash(hash)
+		now := time.Now().UTC()
+		if err := st.PutToken(h, store.Token{Hash: hash, Identity: id.Name, Created: now, Expires: now.Add(30 * 24 * time.Hour), Note: "demo"}); err != nil {
+			srv.Close()
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+			srv.Close()
+			return nil, err
+		}
+	}
+	logger.Info("demo API serving (fake customers; demo.enabled)", "listen", ln.Addr().String(), "tokens", dir)
+	return func() { srv.Close() }, nil
 }

@@ -32,6 +32,7 @@ type Config struct {
 	store      Store
 	approvals  Approvals
 	oidc       []OIDCIssuer
+	demo       Demo
 	identities []Identity
 	plugins    []Plugin
 	targets    []Target
@@ -68,6 +69,20 @@ func (c *Config) Runtime() Runtime { return c.runtime }
 
 // Store is the store section.
 func (c *Config) Store() Store { return c.store }
+
+// Demo is the demo section.
+func (c *Config) Demo() Demo { return c.demo }
+
+// Demo is the demo section: the built-in demo upstream behind `make run`.
+type Demo struct {
+	// Enabled is demo.enabled: serve the demo API (fake customers as JSON,
+	// NDJSON, CSV and text) on Listen, and issue a token for every
+	// identity without token_hashes into <data_dir>/tokens/NAME.token.
+	// Default false; the embedded defaults turn it on.
+	Enabled bool
+	// Listen is demo.listen. Default 127.0.0.1:9091.
+	Listen string
+}
 
 // OIDCIssuers are the trusted ID token issuers (oidc.issuers), a copy.
 func (c *Config) OIDCIssuers() []OIDCIssuer {

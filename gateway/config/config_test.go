@@ -300,7 +300,7 @@ func TestEnvKeysFromSchema(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"admin.listen", "admin.tls.cert", "admin.tls.key", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
+	want := []string{"admin.listen", "admin.tls.cert", "admin.tls.key", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "demo.enabled", "demo.listen", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env-settable keys = %v, want %v", got, want)
 	}
@@ -421,7 +421,7 @@ func TestDefault(t *testing.T) {
 	}
 	if c.DataDir() != "sluice-data" || c.Admin().Listen != "127.0.0.1:9090" ||
 		c.Log() != (Log{Level: "info", Format: "text"}) || c.Runtime() != (Runtime{Engine: EngineWazero, CompileCache: true}) ||
-		len(c.Identities()) != 0 || len(c.Targets()) != 0 || len(c.Plugins()) != 1 {
+		len(c.Identities()) != 2 || len(c.Targets()) != 1 || len(c.Plugins()) != 3 || !c.Demo().Enabled {
 		t.Errorf("Default = %v %+v %+v %+v", c, c.Admin(), c.Log(), c.Runtime())
 	}
 	p, ok := c.Plugin("json-field-mask")

@@ -23,6 +23,7 @@ type fileSchema struct {
 	Store      storeSchema      `koanf:"store"`
 	Approvals  approvalsSchema  `koanf:"approvals"`
 	OIDC       oidcSchema       `koanf:"oidc"`
+	Demo       demoSchema       `koanf:"demo"`
 	Identities []identitySchema `koanf:"identities"`
 	Plugins    []pluginSchema   `koanf:"plugins"`
 	Targets    []targetSchema   `koanf:"targets"`
@@ -107,6 +108,11 @@ type targetHTTPSchema struct {
 	MaskRequestBody    any     `koanf:"mask_request_body"`
 	ApprovalWait       any     `koanf:"approval_wait"`
 	MaxRequestBody     any     `koanf:"max_request_body"`
+}
+
+type demoSchema struct {
+	Enabled any     `koanf:"enabled"`
+	Listen  *string `koanf:"listen"`
 }
 
 type oidcSchema struct {

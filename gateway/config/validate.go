@@ -125,6 +125,18 @@ func (b *builder) build(s *fileSchema) *Config {
 	if l, ok := parseListener("admin.listen", c.admin.Listen); ok {
 		listeners = append(listeners, l)
 	}
+	c.demo.Enabled = b.boolean("demo.enabled", s.Demo.Enabled, false)
+	c.demo.Listen = b.defaultString(s.Demo.Listen, "127.0.0.1:9091")
+	if c.demo.Enabled && b.hostPort("demo.listen", c.demo.Listen) {
+		if l, ok := parseListener("demo.listen", c.demo.Listen); ok {
+			for _, o := range listeners {
+				if l.overlaps(o) {
+					b.p.add("demo.listen", "%s overlaps %s", b.show("demo.listen", c.demo.Listen), o.key)
+				}
+			}
+			listeners = append(listeners, l)
+		}
+	}
 	for i, ts := range s.Targets {
 		c.targets = append(c.targets, b.target(indexKey("targets", i), ts, targets, identities, plugins, &listeners))
 	}
