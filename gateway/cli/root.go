@@ -56,8 +56,11 @@ databases, HTTP APIs and SSH servers they use. It holds the backend
 credentials, runs WebAssembly policy plugins that mask sensitive output and
 block or hold risky commands, and records every session.
 
-Start the gateway with 'sluice serve'; mask a log stream with 'sluice mask';
-write and test plugins with 'sluice plugin'.`,
+Start the gateway with 'sluice serve' (without a config: the demo of the
+README's quick start); mask a log stream with 'sluice mask'; write and test
+plugins with 'sluice plugin'. A running gateway is operated through its
+admin API: 'sluice sessions', 'sluice approvals', 'sluice token',
+'sluice plugins'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),

@@ -74,11 +74,15 @@ func serveCmd(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "run the gateway",
-		Long: `Runs the gateway: loads the config (a file, or the embedded defaults), loads
-and warms every plugin, serves the admin API (metrics, health, plugin status)
-on admin.listen, and watches the config file and the plugin files: a changed
-plugins section or .wasm file is applied live; an invalid one is refused and
-the running version keeps serving.`,
+		Long: `Runs the gateway: loads the config (a file, or the embedded defaults, which
+run the demo of the README's quick start), opens the session store under
+data_dir, loads and warms every plugin, serves every target with its
+protocol engine (postgres, http; ssh is not in this build yet), and serves
+the admin API (metrics, health, sessions, approvals, tokens, plugins) on
+admin.listen. The config file and the plugin files are watched: a changed
+plugins section or .wasm file is applied live, and identities apply to new
+connections; an invalid one is refused and the running version keeps
+serving. SIGINT or SIGTERM stops it, ending every session cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), s, path)
