@@ -171,12 +171,12 @@ func serve(ctx context.Context, s *streams, path string) error {
 	}), ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	if a := cfg.Admin(); a.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(a.TLSCert, a.TLSKey)
+		tc, err := serverTLS(a.TLSCert, a.TLSKey)
 		if err != nil {
 			ln.Close()
 			return fail(ExitFailure, "admin.tls: %w", err)
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = tc
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
 	}
@@ -316,12 +316,12 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 				AllowCleartext: t.AllowCleartext, UpstreamSSLMode: t.Upstream.SSLMode, UpstreamRootCert: t.Upstream.RootCert,
 			}
 			if t.TLSCert != "" {
-				cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+				tc, err := serverTLS(t.TLSCert, t.TLSKey)
 				if err != nil {
 					closeAll()
 					return nil, fmt.Errorf("target %s: tls: %w", t.Name, err)
 				}
-				opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+				opts.TLSConfig = tc
 			}
 			pe, err := pgwire.New(opts)
 			if err != nil {
@@ -389,11 +389,11 @@ func newHTTPEngine(cfg *config.Config, t config.Target, current *atomic.Pointer[
 		ApprovalWait: t.HTTP.ApprovalWait, MaxRequestBody: t.HTTP.MaxRequestBody,
 	}
 	if t.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		tc, err := serverTLS(t.TLSCert, t.TLSKey)
 		if err != nil {
 			return nil, fmt.Errorf("tls: %w", err)
 		}
-		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		opts.TLSConfig = tc
 	}
 	if t.Upstream.CA != "" || t.Upstream.ServerName != "" {
 		tc := &tls.Config{ServerName: t.Upstream.ServerName, MinVersion: tls.VersionTLS12}
@@ -460,4 +460,14 @@ func startDemo(cfg *config.Config, st *store.Store, logger *slog.Logger) (func()
 	}
 	logger.Info("demo API serving (fake customers; demo.enabled)", "listen", ln.Addr().String(), "tokens", dir)
 	return func() { srv.Close() }, nil
+}
+
+// serverTLS is the TLS config of a listener with a certificate from PEM
+// files: TLS 1.2 or newer.
+func serverTLS(certFile, keyFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
