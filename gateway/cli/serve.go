@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/sluicegw/sluice/gateway/admin"
 	"github.com/sluicegw/sluice/gateway/approvals"
@@ -27,6 +28,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/pgwire"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
+	"github.com/sluicegw/sluice/gateway/sshgw"
 	"github.com/sluicegw/sluice/gateway/store"
 	"github.com/sluicegw/sluice/gateway/telemetry"
 )
@@ -77,7 +79,7 @@ func serveCmd(s *streams) *cobra.Command {
 		Long: `Runs the gateway: loads the config (a file, or the embedded defaults, which
 run the demo of the README's quick start), opens the session store under
 data_dir, loads and warms every plugin, serves every target with its
-protocol engine (postgres, http; ssh is not in this build yet), and serves
+protocol engine (postgres, http, ssh), and serves
 the admin API (metrics, health, sessions, approvals, tokens, plugins) on
 admin.listen. The config file and the plugin files are watched: a changed
 plugins section or .wasm file is applied live, and identities apply to new
@@ -336,6 +338,19 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 				return nil, fmt.Errorf("target %s: %w", t.Name, err)
 			}
 			e = he
+		case config.ProtocolSSH:
+			se, err := sshgw.New(sshgw.Options{
+				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
+				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
+				UserKeys:        sshKeysOf(current),
+				UpstreamKeyFile: t.Upstream.KeyFile, UpstreamKnownHosts: t.Upstream.KnownHosts,
+				UpstreamHostKeyFingerprint: t.Upstream.HostKeyFingerprint,
+			})
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("target %s: %w", t.Name, err)
+			}
+			e = se
 		default:
 			logger.Warn("target not served: its protocol engine is not in this build yet", "target", t.Name, "protocol", t.Protocol, "listen", t.Listen)
 			continue
@@ -470,4 +485,22 @@ func serverTLS(certFile, keyFile string) (*tls.Config, error) {
 		return nil, err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// sshKeysOf returns an identity's public keys (identities[].ssh_keys) as
+// the running config lists them; the config validated every line.
+func sshKeysOf(current *atomic.Pointer[config.Config]) func(identity string) []ssh.PublicKey {
+	return func(identity string) []ssh.PublicKey {
+		id, ok := current.Load().Identity(identity)
+		if !ok {
+			return nil
+		}
+		var keys []ssh.PublicKey
+		for _, line := range id.SSHKeys {
+			if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil {
+				keys = append(keys, k)
+			}
+		}
+		return keys
+	}
 }

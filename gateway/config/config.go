@@ -288,6 +288,10 @@ type Identity struct {
 	// by 64 lowercase hex digits of the token's SHA-256 (`sluice token hash`
 	// prints one). A hash may belong to one identity only. Default: none.
 	TokenHashes []string
+	// SSHKeys is identities[].ssh_keys: public keys, one authorized_keys
+	// line each ("ssh-ed25519 AAAA... comment"), that authenticate as
+	// this identity on ssh targets. Default: none.
+	SSHKeys []string
 }
 
 // HasRole reports whether the identity has role r.
@@ -296,12 +300,13 @@ func (id Identity) HasRole(r Role) bool { return slices.Contains(id.Roles, r) }
 func (id Identity) clone() Identity {
 	id.Roles = slices.Clone(id.Roles)
 	id.TokenHashes = slices.Clone(id.TokenHashes)
+	id.SSHKeys = slices.Clone(id.SSHKeys)
 	return id
 }
 
 func (id Identity) equal(o Identity) bool {
 	return id.Name == o.Name && id.Kind == o.Kind &&
-		slices.Equal(id.Roles, o.Roles) && slices.Equal(id.TokenHashes, o.TokenHashes)
+		slices.Equal(id.Roles, o.Roles) && slices.Equal(id.TokenHashes, o.TokenHashes) && slices.Equal(id.SSHKeys, o.SSHKeys)
 }
 
 // FailMode is the value of plugins[].on_error.
@@ -558,6 +563,17 @@ type Upstream struct {
 	// Credential is targets[].upstream.credential (http): how sluice
 	// authenticates to the upstream.
 	Credential Credential
+	// KeyFile is targets[].upstream.key_file (ssh): the private key sluice
+	// logs in to the upstream with (the password is used when empty).
+	KeyFile string
+	// KnownHosts is targets[].upstream.known_hosts (ssh): an OpenSSH
+	// known_hosts file the upstream's host key must be in.
+	KnownHosts string
+	// HostKeyFingerprint is targets[].upstream.host_key_fingerprint (ssh):
+	// the upstream host key's "SHA256:..." fingerprint, as an alternative
+	// to known_hosts. One of the two is required: a host key is never
+	// trusted on first use.
+	HostKeyFingerprint string
 }
 
 // Credential is an http upstream's credential. The secret comes from

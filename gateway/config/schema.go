@@ -72,6 +72,7 @@ type identitySchema struct {
 	Kind        string   `koanf:"kind"`
 	Roles       []string `koanf:"roles"`
 	TokenHashes []string `koanf:"token_hashes"`
+	SSHKeys     []string `koanf:"ssh_keys"`
 }
 
 type pluginSchema struct {
@@ -150,6 +151,10 @@ type upstreamSchema struct {
 	CA         string           `koanf:"ca"`
 	ServerName string           `koanf:"server_name"`
 	Credential credentialSchema `koanf:"credential"`
+	// ssh targets
+	KeyFile            string `koanf:"key_file"`
+	KnownHosts         string `koanf:"known_hosts"`
+	HostKeyFingerprint string `koanf:"host_key_fingerprint"`
 }
 
 type credentialSchema struct {

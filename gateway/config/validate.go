@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"golang.org/x/crypto/ssh"
 	"math"
 	"net"
 	"net/url"
@@ -144,7 +145,12 @@ func (b *builder) build(s *fileSchema) *Config {
 }
 
 func (b *builder) identity(key string, s identitySchema, names, hashes map[string]string) Identity {
-	id := Identity{Name: s.Name, Kind: IdentityKind(s.Kind), TokenHashes: s.TokenHashes}
+	id := Identity{Name: s.Name, Kind: IdentityKind(s.Kind), TokenHashes: s.TokenHashes, SSHKeys: s.SSHKeys}
+	for j, k := range s.SSHKeys {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
+			b.p.add(indexKey(key+".ssh_keys", j), "not an authorized_keys line (\"ssh-ed25519 AAAA... comment\"): %v", err)
+		}
+	}
 	b.name(key, s.Name, identityName, names,
 		`use letters, digits, ".", "_", "-" and "@", starting with a letter or digit, at most 128 characters`)
 	if b.required(key+".kind", s.Kind) {
@@ -295,6 +301,7 @@ func (b *builder) target(key string, s targetSchema, names, identities, plugins 
 	}
 	t.AllowCleartext = b.boolean(key+".allow_cleartext", s.AllowCleartext, false)
 	b.targetHTTP(key, s, &t)
+	b.targetSSH(key, s, &t)
 	t.Allow = s.Allow
 	t.Plugins = s.Plugins
 	return t
@@ -668,4 +675,34 @@ func (b *builder) oidcIssuer(key string, s oidcIssuerSchema, identities map[stri
 		is.Rules = append(is.Rules, OIDCRule{Claims: r.Claims, Identity: r.Identity})
 	}
 	return is
+}
+
+// targetSSH checks the keys only ssh targets have.
+func (b *builder) targetSSH(key string, s targetSchema, t *Target) {
+	u := s.Upstream
+	uk := key + ".upstream"
+	if t.Protocol != ProtocolSSH {
+		for k, set := range map[string]bool{".key_file": u.KeyFile != "", ".known_hosts": u.KnownHosts != "", ".host_key_fingerprint": u.HostKeyFingerprint != ""} {
+			if set {
+				b.p.add(uk+k, "only ssh targets have it")
+			}
+		}
+		return
+	}
+	if u.KeyFile != "" {
+		t.Upstream.KeyFile = b.resolve(u.KeyFile)
+	}
+	if u.KnownHosts != "" {
+		t.Upstream.KnownHosts = b.resolve(u.KnownHosts)
+	}
+	t.Upstream.HostKeyFingerprint = u.HostKeyFingerprint
+	if (u.KnownHosts == "") == (u.HostKeyFingerprint == "") {
+		b.p.add(uk, "set exactly one of known_hosts and host_key_fingerprint: the upstream's host key is never trusted on first use")
+	}
+	if u.HostKeyFingerprint != "" && !strings.HasPrefix(u.HostKeyFingerprint, "SHA256:") {
+		b.p.add(uk+".host_key_fingerprint", "%s is not a SHA256:... fingerprint (ssh-keygen -lf KEY prints one)", b.show(uk+".host_key_fingerprint", u.HostKeyFingerprint))
+	}
+	if u.KeyFile == "" && u.Password == "" {
+		b.p.add(uk, "set key_file or password: sluice needs a credential for the upstream")
+	}
 }
