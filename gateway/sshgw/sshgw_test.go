@@ -202,7 +202,7 @@ func TestPtyExec(t *testing.T) {
 // both ways, judged like any command.
 func TestSCP(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/scp"); err != nil {
-		t.Skip("scp is not installed")
+		skipOrFail(t, "scp is not installed (openssh-client)")
 	}
 	g := startGateway(t, policy.Chain{plugin(t, "shell-guard", "{}")}, nil)
 	src := filepath.Join(g.dir, "upload.bin")
