@@ -147,7 +147,10 @@ func (a *valueArena) copy(v []byte) []byte {
 	return b
 }
 
-// Masker runs a chain's masking plugins over tables.
+// Masker runs a chain's masking plugins over tables. It keeps scratch
+// buffers between calls and is not safe for concurrent use: give each
+// stream (a connection's result sets, an SSH channel's stdout and
+// stderr) its own; NewMasker is cheap.
 type Masker struct {
 	plugins []*pluginhost.Plugin
 
