@@ -243,3 +243,55 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestShellSessionReplay: a recorded interactive shell (asciicast events
+// as the SSH engine writes them) plays back with `sessions replay` and
+// exports as an asciicast v2 file.
+func TestShellSessionReplay(t *testing.T) {
+	const tok = "ops-token"
+	cfg, _ := config.Parse("t.yaml", []byte(fmt.Sprintf(`
+identities:
+  - {name: ops, kind: human, roles: [admin], token_hashes: [%s]}
+`, auth.HashString(tok))), nil)
+	st, err := store.Open(t.TempDir(), store.Options{MinFreeBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	host, _ := pluginhost.New(pluginhost.Options{})
+	defer host.Close(context.Background())
+	srv := httptest.NewServer(admin.New(admin.Options{
+		Host: host, Metrics: telemetry.NewMetrics(), Store: st, Logger: slog.New(slog.DiscardHandler),
+		Auth: &auth.Authenticator{Config: func() *config.Config { return cfg }, Store: st},
+	}))
+	defer srv.Close()
+	ss, _ := st.OpenSession(store.NewSession{Identity: "ci", Target: "web1", Protocol: "ssh"}, nil)
+	ss.Append(store.KindOutput, []byte(`{"asciicast_header":{"version":2,"width":80,"height":24}}`))
+	ss.Append(store.KindOutput, []byte(`{"asciicast":[0.01,"o","$ "]}`))
+	ss.Durable(store.KindCommand, []byte(`{"text":"cat users","verdict":"allow"}`))
+	ss.Append(store.KindOutput, []byte(`{"asciicast":[0.02,"o","ann: [EMAIL]\r\n"]}`))
+	ss.Append(store.KindOutput, []byte(`{"asciicast":[0.03,"r","100x30"]}`))
+	ss.Close("exit")
+	id := ss.ID().String()
+	env := []string{"--admin-url", srv.URL, "--token", tok}
+
+	code, out, _ := run(t, "", append([]string{"sessions", "replay", id, "--speed", "100"}, env...)...)
+	if code != 0 || out != "$ ann: [EMAIL]\r\n" {
+		t.Errorf("terminal replay: %d %q", code, out)
+	}
+	code, out, _ = run(t, "", append([]string{"sessions", "replay", id, "--timeline"}, env...)...)
+	if code != 0 || !strings.Contains(out, "cat users  => allow") {
+		t.Errorf("timeline: %d %s", code, out)
+	}
+	code, out, _ = run(t, "", append([]string{"sessions", "export", id, "--format", "asciicast"}, env...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 4 || !strings.Contains(lines[0], `"version":2`) || lines[3] != `[0.03,"r","100x30"]` {
+		t.Errorf("asciicast export: %d\n%s", code, out)
+	}
+	// A session without a terminal has nothing to export as asciicast.
+	plain, _ := st.OpenSession(store.NewSession{Identity: "ci"}, nil)
+	plain.Close("done")
+	if code, _, errOut := run(t, "", append([]string{"sessions", "export", plain.ID().String(), "--format", "asciicast"}, env...)...); code != ExitFailure || !strings.Contains(errOut, "no terminal recording") {
+		t.Errorf("asciicast of a plain session: %d %s", code, errOut)
+	}
+}

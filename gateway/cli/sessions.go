@@ -3,8 +3,10 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -207,6 +209,7 @@ func sessionsReplayCmd(s *streams) *cobra.Command {
 	var f adminFlags
 	var speed float64
 	var width int
+	var timeline bool
 	c := &cobra.Command{
 		Use:   "replay ID",
 		Short: "print a session as a readable timeline: commands, verdicts, approvals, masked output",
@@ -214,7 +217,11 @@ func sessionsReplayCmd(s *streams) *cobra.Command {
 connection and authentication, every command with its verdict and reason,
 approval requests and decisions with the reviewer, masked output and
 errors. --speed 1 replays in real time (2 twice as fast); the default 0
-prints at once.`,
+prints at once.
+
+A recorded interactive shell (an SSH pty session) is played back in the
+terminal instead: its masked output at the recorded speed (--speed 1 by
+default; --timeline prints the event timeline instead).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := sessionArg(args)
@@ -231,6 +238,23 @@ prints at once.`,
 			var info store.SessionInfo
 			if err := cl.getJSON("/v1/sessions/"+id, &info); err != nil {
 				return err
+			}
+			if !timeline {
+				var cast [][]byte
+				if err := streamEvents(cl, id, func(e admin.EventJSON) error {
+					if line, ok := asciicastLine(e); ok {
+						cast = append(cast, line)
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+				if len(cast) > 0 {
+					if !cmd.Flags().Changed("speed") {
+						speed = 1
+					}
+					return playCast(cmd.Context(), s, cast[1:], speed)
+				}
 			}
 			fmt.Fprintf(s.out, "session %s: %s -> %s (%s) from %s, %s\n", info.ID, info.Identity, info.Target,
 				info.Protocol, orDash(info.ClientAddr), info.Start.Local().Format(time.RFC3339))
@@ -252,8 +276,9 @@ prints at once.`,
 		},
 	}
 	f.add(c, false)
-	c.Flags().Float64Var(&speed, "speed", 0, "replay speed: 1 real time, 2 twice as fast, 0 at once")
+	c.Flags().Float64Var(&speed, "speed", 0, "replay speed: 1 real time, 2 twice as fast, 0 at once (a shell session: 1 by default)")
 	c.Flags().IntVar(&width, "width", 200, "cut long output lines to this many characters (0: never)")
+	c.Flags().BoolVar(&timeline, "timeline", false, "for a shell session too, print the event timeline instead of playing the terminal")
 	return c
 }
 
@@ -346,11 +371,27 @@ func sessionsExportCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format != "jsonl" {
-				return fail(ExitUsage, "--format: %q is not a format (jsonl)", format)
+			if format != "jsonl" && format != "asciicast" {
+				return fail(ExitUsage, "--format: %q is not a format (jsonl, asciicast)", format)
 			}
 			cl, err := f.client()
 			if err != nil {
+				return err
+			}
+			if format == "asciicast" {
+				n := 0
+				err := streamEvents(cl, id, func(e admin.EventJSON) error {
+					line, ok := asciicastLine(e)
+					if !ok {
+						return nil
+					}
+					n++
+					_, err := s.out.Write(append(line, '\n'))
+					return err
+				})
+				if err == nil && n == 0 {
+					return &exitError{code: ExitFailure, err: fmt.Errorf("session %s has no terminal recording (only interactive shell sessions do)", id)}
+				}
 				return err
 			}
 			enc := json.NewEncoder(s.out)
@@ -358,7 +399,7 @@ func sessionsExportCmd(s *streams) *cobra.Command {
 		},
 	}
 	f.add(c, false)
-	c.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl")
+	c.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl (every event), or asciicast (an interactive shell as an asciicast v2 file that asciinema plays)")
 	return c
 }
 
@@ -441,4 +482,60 @@ func pluginsCmd(s *streams) *cobra.Command {
 	f.add(list, true)
 	c.AddCommand(list)
 	return c
+}
+
+// asciicastLine returns an event's asciicast v2 line: the header of a
+// recorded terminal, or one of its [time, code, data] events (the SSH
+// engine records them as output events {"asciicast_header": {...}} and
+// {"asciicast": [...]}).
+func asciicastLine(e admin.EventJSON) ([]byte, bool) {
+	if e.Kind != string(store.KindOutput) {
+		return nil, false
+	}
+	var d struct {
+		Header json.RawMessage `json:"asciicast_header"`
+		Event  json.RawMessage `json:"asciicast"`
+	}
+	if json.Unmarshal(e.Data, &d) != nil {
+		return nil, false
+	}
+	switch {
+	case len(d.Header) > 0:
+		return compactJSON(d.Header), true
+	case len(d.Event) > 0:
+		return compactJSON(d.Event), true
+	}
+	return nil, false
+}
+
+// playCast writes a terminal recording's output to the terminal at speed
+// (0: at once).
+func playCast(ctx context.Context, s *streams, events [][]byte, speed float64) error {
+	var last float64
+	for _, line := range events {
+		var ev []json.RawMessage
+		if json.Unmarshal(line, &ev) != nil || len(ev) != 3 {
+			continue
+		}
+		var t float64
+		var code, data string
+		json.Unmarshal(ev[0], &t)
+		json.Unmarshal(ev[1], &code)
+		json.Unmarshal(ev[2], &data)
+		if code != "o" {
+			continue
+		}
+		if speed > 0 && t > last {
+			select {
+			case <-time.After(time.Duration((t - last) / speed * float64(time.Second))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		last = t
+		if _, err := io.WriteString(s.out, data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
