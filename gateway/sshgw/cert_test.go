@@ -19,7 +19,7 @@ func TestUserCertificates(t *testing.T) {
 	var ca keyPair
 	g := startGateway(t, nil, func(o *Options, _ *sshd) {
 		ca = newKey(t, t.TempDir(), "user_ca")
-		o.UserCAKeys = []ssh.PublicKey{ca.signer.PublicKey()}
+		o.UserCAKeys = []ssh.PublicKey{ca.Signer.PublicKey()}
 	})
 	rogue := newKey(t, t.TempDir(), "rogue_ca")
 	now := time.Now()
@@ -30,21 +30,21 @@ func TestUserCertificates(t *testing.T) {
 		tweak  func(*ssh.Certificate)
 		reason string // "" logs in
 	}{
-		{"valid", ca.signer, valid, ""},
-		{"expired", ca.signer, func(c *ssh.Certificate) { c.ValidBefore = uint64(now.Add(-time.Hour).Unix()) }, "cert has expired"},
-		{"not yet valid", ca.signer, func(c *ssh.Certificate) { c.ValidAfter = uint64(now.Add(time.Hour).Unix()) }, "cert is not yet valid"},
-		{"other principal", ca.signer, func(c *ssh.Certificate) { c.ValidPrincipals = []string{"other"} }, `principal \"ci\" not in the set`},
-		{"unknown CA", rogue.signer, valid, "unrecognized authority"},
-		{"force-command", ca.signer, func(c *ssh.Certificate) { c.CriticalOptions = map[string]string{"force-command": "id"} }, "unsupported critical option"},
-		{"source-address", ca.signer, func(c *ssh.Certificate) { c.CriticalOptions = map[string]string{"source-address": "192.0.2.1/32"} }, "not in the certificate's source-address"},
-		{"source-address here", ca.signer, func(c *ssh.Certificate) {
+		{"valid", ca.Signer, valid, ""},
+		{"expired", ca.Signer, func(c *ssh.Certificate) { c.ValidBefore = uint64(now.Add(-time.Hour).Unix()) }, "cert has expired"},
+		{"not yet valid", ca.Signer, func(c *ssh.Certificate) { c.ValidAfter = uint64(now.Add(time.Hour).Unix()) }, "cert is not yet valid"},
+		{"other principal", ca.Signer, func(c *ssh.Certificate) { c.ValidPrincipals = []string{"other"} }, `principal \"ci\" not in the set`},
+		{"unknown CA", rogue.Signer, valid, "unrecognized authority"},
+		{"force-command", ca.Signer, func(c *ssh.Certificate) { c.CriticalOptions = map[string]string{"force-command": "id"} }, "unsupported critical option"},
+		{"source-address", ca.Signer, func(c *ssh.Certificate) { c.CriticalOptions = map[string]string{"source-address": "192.0.2.1/32"} }, "not in the certificate's source-address"},
+		{"source-address here", ca.Signer, func(c *ssh.Certificate) {
 			c.CriticalOptions = map[string]string{"source-address": "192.0.2.1/32,127.0.0.0/8"}
 		}, ""},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			k := newKey(t, g.dir, "cert_key_"+string(rune('a'+i)))
-			cert := &ssh.Certificate{Key: k.signer.PublicKey(), Serial: uint64(100 + i), CertType: ssh.UserCert,
+			cert := &ssh.Certificate{Key: k.Signer.PublicKey(), Serial: uint64(100 + i), CertType: ssh.UserCert,
 				KeyId: "job-" + tc.name, ValidPrincipals: []string{"ci"},
 				ValidAfter: uint64(now.Add(-time.Minute).Unix()), ValidBefore: uint64(now.Add(time.Hour).Unix()),
 				Permissions: ssh.Permissions{Extensions: map[string]string{"permit-pty": ""}}}
@@ -52,10 +52,10 @@ func TestUserCertificates(t *testing.T) {
 			if err := cert.SignCert(rand.Reader, tc.signer); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(k.file+"-cert.pub", ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
+			if err := os.WriteFile(k.File+"-cert.pub", ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := g.run(t, g.command(k.file, "ci", "echo in"), "")
+			r := g.run(t, g.command(k.File, "ci", "echo in"), "")
 			switch {
 			case tc.reason == "":
 				if r.code != 0 || r.stdout != "in\n" {

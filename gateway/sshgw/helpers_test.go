@@ -1,19 +1,14 @@
 package sshgw
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +21,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/internal/sshtest"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
@@ -51,108 +47,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// keyPair is a generated ed25519 key with its private key file (0600,
-// OpenSSH format) and its authorized_keys line.
-type keyPair struct {
-	signer     ssh.Signer
-	file       string
-	authorized string
-	pem        []byte
-}
+// keyPair is a generated key (see sshtest.Key).
+type keyPair = sshtest.Key
 
-func newKey(t testing.TB, dir, name string) keyPair {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, err := ssh.MarshalPrivateKey(priv, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := pem.EncodeToMemory(blk)
-	file := filepath.Join(dir, name)
-	if err := os.WriteFile(file, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyPair{signer: s, file: file, pem: b, authorized: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(s.PublicKey())))}
-}
+func newKey(t testing.TB, dir, name string) keyPair { return sshtest.NewKey(t, dir, name) }
 
-// sshd is a real OpenSSH server started for a test: the upstream.
-type sshd struct {
-	addr    string
-	dir     string
-	user    string
-	hostKey ssh.PublicKey
-	key     keyPair // the key sluice holds, authorized here
-}
+// sshd is the real OpenSSH upstream (see sshtest.Server).
+type sshd = sshtest.Server
 
-// startSSHD starts /usr/sbin/sshd in a temp dir: generated host key, a
-// free port on loopback, only the held key authorized for the current
-// user. It is stopped in t.Cleanup.
-func startSSHD(t testing.TB) *sshd {
-	t.Helper()
-	bin := "/usr/sbin/sshd"
-	if _, err := os.Stat(bin); err != nil {
-		skipOrFail(t, "OpenSSH server (/usr/sbin/sshd) is not installed; CI installs openssh-server")
-	}
-	if os.Geteuid() == 0 {
-		// The privilege separation directory sshd insists on; the
-		// openssh-server package creates it at boot, containers may not.
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	host := newKey(t, dir, "ssh_host_ed25519_key")
-	held := newKey(t, dir, "held_key")
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(held.authorized+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	cfg := fmt.Sprintf(`ListenAddress 127.0.0.1:%d
-HostKey %s
-PidFile %s
-AuthorizedKeysFile %s
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-AcceptEnv LANG LC_*
-AllowTcpForwarding no
-X11Forwarding no
-LogLevel VERBOSE
-`, port, host.file, filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"))
-	cfgFile := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-D", "-e", "-f", cfgFile)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", logs.String())
-		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitListening(t, addr, func() string { return logs.String() })
-	return &sshd{addr: addr, dir: dir, user: u.Username, hostKey: host.signer.PublicKey(), key: held}
-}
+func startSSHD(t testing.TB) *sshd { return sshtest.Start(t) }
 
 // freePort returns a port that was free a moment ago.
 func freePort(t testing.TB) int {
@@ -163,27 +66,6 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// waitListening waits until addr accepts connections and speaks SSH.
-func waitListening(t testing.TB, addr string, logs func() string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		nc, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-			line, _ := bufio.NewReader(nc).ReadString('\n')
-			nc.Close()
-			if strings.HasPrefix(line, "SSH-2.0-") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd did not start on %s: %v\n%s", addr, err, logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 type syncBuffer struct {
@@ -262,8 +144,8 @@ targets:
     listen: 127.0.0.1:0
     upstream: {address: "%s", user: "%s", key_file: "%s", host_key_fingerprint: "%s"}
     allow: [ci]
-`, auth.HashString(ciToken), auth.HashString(otherToken), auth.HashString(aliceToken), up.addr, up.user,
-		up.key.file, ssh.FingerprintSHA256(up.hostKey))), nil)
+`, auth.HashString(ciToken), auth.HashString(otherToken), auth.HashString(aliceToken), up.Addr, up.User,
+		up.Key.File, ssh.FingerprintSHA256(up.HostKey))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,12 +159,12 @@ targets:
 		DataDir: t.TempDir(),
 		UserKeys: func(id string) []ssh.PublicKey {
 			if id == "ci" {
-				return []ssh.PublicKey{client.signer.PublicKey()}
+				return []ssh.PublicKey{client.Signer.PublicKey()}
 			}
 			return nil
 		},
-		UpstreamKey:                up.key.signer,
-		UpstreamHostKeyFingerprint: ssh.FingerprintSHA256(up.hostKey),
+		UpstreamKey:                up.Key.Signer,
+		UpstreamHostKeyFingerprint: ssh.FingerprintSHA256(up.HostKey),
 	}
 	if tweak != nil {
 		tweak(&o, up)
@@ -336,7 +218,7 @@ func (g *gateway) sshArgs(key string) []string {
 // ssh runs /usr/bin/ssh as identity ci with its key.
 func (g *gateway) ssh(t *testing.T, stdin string, command string) result {
 	t.Helper()
-	return g.run(t, g.command(g.client.file, "ci", command), stdin)
+	return g.run(t, g.command(g.client.File, "ci", command), stdin)
 }
 
 func (g *gateway) command(key, identity, command string, extra ...string) *exec.Cmd {
@@ -470,7 +352,7 @@ func hasEvent(evs []string, parts ...string) bool {
 // requests on an open connection).
 func (g *gateway) goClient(t *testing.T) *ssh.Client {
 	t.Helper()
-	c, err := ssh.Dial("tcp", g.addr, &ssh.ClientConfig{User: "ci", Auth: []ssh.AuthMethod{ssh.PublicKeys(g.client.signer)},
+	c, err := ssh.Dial("tcp", g.addr, &ssh.ClientConfig{User: "ci", Auth: []ssh.AuthMethod{ssh.PublicKeys(g.client.Signer)},
 		HostKeyCallback: ssh.FixedHostKey(g.e.HostKey()), Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -487,12 +369,4 @@ func writeKnownHosts(t testing.TB, file, addr string, key ssh.PublicKey) {
 	}
 }
 
-// skipOrFail skips a test whose tool is missing, except in CI ($CI set),
-// where .ci/run installs it and a skip would prove nothing.
-func skipOrFail(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
+func skipOrFail(t testing.TB, why string) { sshtest.SkipOrFail(t, why) }

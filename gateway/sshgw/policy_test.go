@@ -110,7 +110,7 @@ func TestApproval(t *testing.T) {
 	alice := approvals.Reviewer{Name: "alice", Human: true, Roles: []string{approvals.RoleReviewer}}
 	idRE := regexp.MustCompile(`request (\S+): `)
 	for _, approve := range []bool{true, false} {
-		cmd := g.command(g.client.file, "ci", "printf released")
+		cmd := g.command(g.client.File, "ci", "printf released")
 		var out bytes.Buffer
 		cmd.Stdout = &out
 		pr, pw, err := os.Pipe()

@@ -20,7 +20,7 @@ func TestShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(t.TempDir(), "ran")
-	cmd := g.command(g.client.file, "ci", "", "-tt")
+	cmd := g.command(g.client.File, "ci", "", "-tt")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func TestExecThroughOpenSSH(t *testing.T) {
 		t.Fatalf("signal: got %+v", r)
 	}
 	g.expectEvents(t,
-		[]string{"ci auth", `"result":"ok"`, `"method":"publickey"`, `"key":"` + ssh.FingerprintSHA256(g.client.signer.PublicKey())},
+		[]string{"ci auth", `"result":"ok"`, `"method":"publickey"`, `"key":"` + ssh.FingerprintSHA256(g.client.Signer.PublicKey())},
 		[]string{"ci command", `"text":"echo hi; echo oops \u003e\u00262; exit 3"`, `"verdict":"allow"`},
 		[]string{"ci output", `"stream":"stdout"`, `"text":"hi\n"`},
 		[]string{"ci output", `"stream":"stderr"`, `"text":"oops\n"`},
@@ -52,7 +52,7 @@ func TestClientAuth(t *testing.T) {
 	}
 	stranger := newKey(t, g.dir, "stranger_key")
 	denied := []result{
-		g.run(t, g.command(stranger.file, "ci", "echo no"), ""),
+		g.run(t, g.command(stranger.File, "ci", "echo no"), ""),
 		g.sshToken(t, "ci", "slc_wrong", "echo no"),
 		g.sshToken(t, "ci", otherToken, "echo no"),
 		g.sshToken(t, "other", otherToken, "echo no"),
@@ -64,7 +64,7 @@ func TestClientAuth(t *testing.T) {
 	}
 	evs := g.expectEvents(t,
 		[]string{"ci auth", `"result":"ok"`, `"method":"password"`, `"source":"config"`},
-		[]string{"ci auth", `"result":"denied"`, `"key":"` + ssh.FingerprintSHA256(stranger.signer.PublicKey()), "key not listed"},
+		[]string{"ci auth", `"result":"denied"`, `"key":"` + ssh.FingerprintSHA256(stranger.Signer.PublicKey()), "key not listed"},
 		[]string{"ci auth", `"result":"denied"`, "unknown token"},
 		[]string{"ci auth", `"result":"denied"`, "token of other presented as ci"},
 		[]string{"other auth", `"result":"denied"`, "identity other is not allowed on target host"},
@@ -81,7 +81,7 @@ func TestClientAuth(t *testing.T) {
 func TestRefusedFeatures(t *testing.T) {
 	g := startGateway(t, nil, nil)
 	c := g.goClient(t)
-	if _, err := c.Dial("tcp", g.up.addr); err == nil || !strings.Contains(err.Error(), "port forwarding is not allowed") {
+	if _, err := c.Dial("tcp", g.up.Addr); err == nil || !strings.Contains(err.Error(), "port forwarding is not allowed") {
 		t.Errorf("local forwarding: %v", err)
 	}
 	if _, err := c.Listen("tcp", "127.0.0.1:0"); err == nil {
@@ -114,7 +114,7 @@ func TestRefusedFeatures(t *testing.T) {
 
 	// A subsystem, asked by OpenSSH: refused with exit status 126 and
 	// the reason.
-	r := g.run(t, g.command(g.client.file, "ci", "sftp", "-s"), "")
+	r := g.run(t, g.command(g.client.File, "ci", "sftp", "-s"), "")
 	if r.code != ExitRefused || !strings.Contains(r.stderr, `subsystem "sftp" is not enabled`) {
 		t.Errorf("sftp: %+v", r)
 	}
@@ -147,7 +147,7 @@ func TestUpstreamHostKey(t *testing.T) {
 	t.Run("known_hosts", func(t *testing.T) {
 		g := startGateway(t, nil, func(o *Options, up *sshd) {
 			kh := filepath.Join(t.TempDir(), "known_hosts")
-			writeKnownHosts(t, kh, up.addr, up.hostKey)
+			writeKnownHosts(t, kh, up.Addr, up.HostKey)
 			o.UpstreamHostKeyFingerprint, o.UpstreamKnownHosts = "", kh
 		})
 		if r := g.ssh(t, "", "echo hi"); r.code != 0 || r.stdout != "hi\n" {
@@ -158,7 +158,7 @@ func TestUpstreamHostKey(t *testing.T) {
 		other := newKey(t, t.TempDir(), "other")
 		g := startGateway(t, nil, func(o *Options, up *sshd) {
 			kh := filepath.Join(t.TempDir(), "known_hosts")
-			writeKnownHosts(t, kh, up.addr, other.signer.PublicKey())
+			writeKnownHosts(t, kh, up.Addr, other.Signer.PublicKey())
 			o.UpstreamHostKeyFingerprint, o.UpstreamKnownHosts = "", kh
 		})
 		if r := g.ssh(t, "", "echo hi"); r.code != ExitGatewayError || r.stdout != "" || !strings.Contains(r.stderr, "cannot run the command on the upstream host") {
@@ -172,7 +172,7 @@ func TestUpstreamHostKey(t *testing.T) {
 		other := newKey(t, t.TempDir(), "other")
 		marker := filepath.Join(t.TempDir(), "ran")
 		g := startGateway(t, nil, func(o *Options, _ *sshd) {
-			o.UpstreamHostKeyFingerprint = ssh.FingerprintSHA256(other.signer.PublicKey())
+			o.UpstreamHostKeyFingerprint = ssh.FingerprintSHA256(other.Signer.PublicKey())
 		})
 		r := g.ssh(t, "", "touch "+marker)
 		if r.code != ExitGatewayError || !strings.Contains(r.stderr, "cannot run the command on the upstream host") {
@@ -191,7 +191,7 @@ func TestUpstreamHostKey(t *testing.T) {
 // upstream, its output masked.
 func TestPtyExec(t *testing.T) {
 	g := startGateway(t, policy.Chain{plugin(t, "pii-mask", "")}, nil)
-	r := g.run(t, g.command(g.client.file, "ci", `tty; echo "$TERM"; echo mail user1@example.com`, "-tt"), "")
+	r := g.run(t, g.command(g.client.File, "ci", `tty; echo "$TERM"; echo mail user1@example.com`, "-tt"), "")
 	if r.code != 0 || !strings.Contains(r.stdout, "/dev/pts/") || !strings.Contains(r.stdout, "mail ") ||
 		strings.Contains(r.stdout, "user1@example.com") {
 		t.Fatalf("got %+v", r)
@@ -215,7 +215,7 @@ func TestSCP(t *testing.T) {
 	}
 	remote := filepath.Join(t.TempDir(), "remote.bin")
 	scp := func(args ...string) result {
-		a := append([]string{"-O", "-F", "/dev/null", "-P", g.port, "-i", g.client.file,
+		a := append([]string{"-O", "-F", "/dev/null", "-P", g.port, "-i", g.client.File,
 			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
 			"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "LogLevel=ERROR"}, args...)
 		cmd := exec.Command("/usr/bin/scp", a...)
@@ -268,8 +268,8 @@ func TestUpstreamDown(t *testing.T) {
 func TestHeldKeyStaysInside(t *testing.T) {
 	g := startGateway(t, policy.Chain{plugin(t, "pii-mask", "")}, nil)
 	r := g.ssh(t, "", "echo $SSH_AUTH_SOCK; ls ~/.ssh 2>&1; env")
-	pub := strings.Fields(g.up.key.authorized)[1]
-	secret := strings.Split(string(g.up.key.pem), "\n")[2]
+	pub := strings.Fields(g.up.Key.Authorized)[1]
+	secret := strings.Split(string(g.up.Key.PEM), "\n")[2]
 	for name, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "log": g.logs.String(),
 		"events": strings.Join(g.expectEvents(t, []string{"ci output", `"exit_status":0`}), "\n")} {
 		if strings.Contains(s, secret) {
