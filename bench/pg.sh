@@ -22,7 +22,10 @@ tmp=$(mktemp -d)
 chown postgres "$tmp" 2>/dev/null || true
 pids=()
 cleanup() {
+  # postgres and pgbouncer run under runuser, which does not pass signals
+  # on: stop everything whose command line names this run's directory.
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pkill -f "$tmp" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$tmp"
 }
