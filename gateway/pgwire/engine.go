@@ -17,6 +17,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/internal/netserve"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
 )
@@ -105,12 +106,9 @@ type Engine struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	keys      map[uint32]*conn // by the process ID sluice gave the client
-	closed    bool
-	wg        sync.WaitGroup
+	mu   sync.Mutex
+	srv  netserve.Server  // listeners and connections
+	keys map[uint32]*conn // by the process ID sluice gave the client
 }
 
 // New checks the options and prepares TLS (generating the self-signed
@@ -144,7 +142,7 @@ func New(o Options) (*Engine, error) {
 		o.UpstreamSSLMode = "prefer"
 	}
 	e := &Engine{o: o, log: o.Logger.With("target", o.Target.Name, "protocol", "postgres"),
-		listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{}, keys: map[uint32]*conn{}}
+		keys: map[uint32]*conn{}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if o.TLSConfig != nil {
 		e.tls = o.TLSConfig.Clone()
@@ -167,92 +165,18 @@ func New(o Options) (*Engine, error) {
 }
 
 // Serve accepts clients on ln until ln fails or the engine is closed.
-// It returns nil after Close.
-func (e *Engine) Serve(ln net.Listener) error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	e.listeners[ln] = struct{}{}
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.listeners, ln)
-		e.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if e.isClosed() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		if !e.track(nc) {
-			nc.Close()
-			return nil
-		}
-		go func() {
-			defer e.wg.Done()
-			defer e.untrack(nc)
-			e.serveConn(nc)
-		}()
-	}
-}
+// It returns nil after Close. It may be called for several listeners.
+func (e *Engine) Serve(ln net.Listener) error { return e.srv.Serve(ln, e.serveConn) }
 
 // Close stops every listener and ends every connection, then waits for
 // their goroutines.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	if !e.srv.Shutdown() {
 		return nil
 	}
-	e.closed = true
-	for ln := range e.listeners {
-		ln.Close()
-	}
-	for nc := range e.conns {
-		nc.Close()
-	}
-	e.mu.Unlock()
 	e.cancel()
-	e.wg.Wait()
+	e.srv.Wait()
 	return nil
-}
-
-func (e *Engine) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
-}
-
-func (e *Engine) track(nc net.Conn) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return false
-	}
-	e.conns[nc] = struct{}{}
-	e.wg.Add(1)
-	return true
-}
-
-func (e *Engine) untrack(nc net.Conn) {
-	e.mu.Lock()
-	delete(e.conns, nc)
-	e.mu.Unlock()
-	nc.Close()
 }
 
 // target returns the target as the running config has it now.
