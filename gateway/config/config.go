@@ -479,6 +479,73 @@ type Target struct {
 	AllowCleartext bool
 	// HTTP is targets[].http: settings of http targets.
 	HTTP TargetHTTP
+	// SSH is targets[].ssh: settings of ssh targets.
+	SSH TargetSSH
+}
+
+// TargetSSH is targets[].ssh.
+type TargetSSH struct {
+	// UserCA is ssh.user_ca: the public keys (authorized_keys lines) of
+	// the CAs whose OpenSSH user certificates authenticate; a
+	// certificate's principals name the identity. Default: none.
+	UserCA []string
+	// IdleTimeout is ssh.idle_timeout: a connection with no data in
+	// either direction for this long is closed. 0: never. Default 1h.
+	IdleTimeout time.Duration
+	// SessionTimeout is ssh.session_timeout: the longest a client
+	// connection may last. 0: unlimited. Default 24h.
+	SessionTimeout time.Duration
+	// MaxChannels is ssh.max_channels: session channels open at once on
+	// one client connection. Default 10.
+	MaxChannels int
+	// KeepaliveInterval is ssh.keepalive_interval: how often sluice
+	// sends keepalive@openssh.com to the upstream. 0: never. Default 15s.
+	KeepaliveInterval time.Duration
+	// KeepaliveCountMax is ssh.keepalive_count_max: unanswered
+	// keepalives after which the upstream is given up. Default 3.
+	KeepaliveCountMax int
+	// BinaryOutput is ssh.binary_output: what happens to command output
+	// that is not text: mask (default; masked as text lines, lossless for
+	// text) or pass (binary chunks reach the caller unmasked).
+	BinaryOutput string
+	// SFTP is ssh.sftp: the sftp subsystem.
+	SFTP TargetSFTP
+}
+
+// TargetSFTP is targets[].ssh.sftp.
+type TargetSFTP struct {
+	// Enabled is ssh.sftp.enabled: serve the sftp subsystem. Default false.
+	Enabled bool
+	// MaskReads is ssh.sftp.mask_reads: file contents read through sftp
+	// are masked by the target's chain. Default false.
+	MaskReads bool
+	// Rules is ssh.sftp.rules: first match decides; no match allows.
+	Rules []SFTPRule
+}
+
+// SFTPRule is one of ssh.sftp.rules.
+type SFTPRule struct {
+	// Path is a glob ("*" does not cross "/", "**" does) matched
+	// against the cleaned absolute path of the operation.
+	Path string
+	// Ops are the operations the rule applies to: read, write, remove,
+	// rename, mkdir, rmdir, setstat, symlink, list, stat. Empty: all.
+	Ops []string
+	// Action is block or allow.
+	Action string
+}
+
+// SFTPOps are the operations ssh.sftp.rules[].ops may name.
+var SFTPOps = []string{"read", "write", "remove", "rename", "mkdir", "rmdir", "setstat", "symlink", "list", "stat"}
+
+func (s TargetSSH) equal(o TargetSSH) bool {
+	return slices.Equal(s.UserCA, o.UserCA) && s.IdleTimeout == o.IdleTimeout && s.SessionTimeout == o.SessionTimeout &&
+		s.MaxChannels == o.MaxChannels && s.KeepaliveInterval == o.KeepaliveInterval &&
+		s.KeepaliveCountMax == o.KeepaliveCountMax && s.BinaryOutput == o.BinaryOutput &&
+		s.SFTP.Enabled == o.SFTP.Enabled && s.SFTP.MaskReads == o.SFTP.MaskReads &&
+		slices.EqualFunc(s.SFTP.Rules, o.SFTP.Rules, func(a, b SFTPRule) bool {
+			return a.Path == b.Path && a.Action == b.Action && slices.Equal(a.Ops, b.Ops)
+		})
 }
 
 // TargetHTTP is targets[].http.
@@ -525,13 +592,18 @@ func (t Target) Allows(identity string) bool { return slices.Contains(t.Allow, i
 func (t Target) clone() Target {
 	t.Allow = slices.Clone(t.Allow)
 	t.Plugins = slices.Clone(t.Plugins)
+	t.SSH.UserCA = slices.Clone(t.SSH.UserCA)
+	t.SSH.SFTP.Rules = slices.Clone(t.SSH.SFTP.Rules)
+	for i := range t.SSH.SFTP.Rules {
+		t.SSH.SFTP.Rules[i].Ops = slices.Clone(t.SSH.SFTP.Rules[i].Ops)
+	}
 	return t
 }
 
 func (t Target) equal(o Target) bool {
 	return t.Name == o.Name && t.Protocol == o.Protocol && t.Listen == o.Listen &&
 		t.Upstream == o.Upstream && slices.Equal(t.Allow, o.Allow) && slices.Equal(t.Plugins, o.Plugins) &&
-		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext && t.HTTP == o.HTTP
+		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext && t.HTTP == o.HTTP && t.SSH.equal(o.SSH)
 }
 
 // Upstream is a target's backend. Password is a secret: write it as
@@ -566,6 +638,9 @@ type Upstream struct {
 	// KeyFile is targets[].upstream.key_file (ssh): the private key sluice
 	// logs in to the upstream with (the password is used when empty).
 	KeyFile string
+	// KeyEnv is targets[].upstream.key_env (ssh): an environment
+	// variable holding that private key (PEM), instead of key_file.
+	KeyEnv string
 	// KnownHosts is targets[].upstream.known_hosts (ssh): an OpenSSH
 	// known_hosts file the upstream's host key must be in.
 	KnownHosts string

@@ -625,3 +625,72 @@ oidc:
 		}
 	}
 }
+
+func TestSSHTargetSettings(t *testing.T) {
+	const ca = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ca"
+	c, err := Parse("s.yaml", []byte(`
+targets:
+  - name: hosts
+    protocol: ssh
+    listen: 127.0.0.1:12222
+    upstream: {address: "127.0.0.1:22", user: deploy, key_env: DEPLOY_KEY, host_key_fingerprint: "SHA256:abc"}
+    ssh:
+      user_ca: ["`+ca+`"]
+      idle_timeout: 10m
+      session_timeout: 0s
+      max_channels: 4
+      binary_output: pass
+      sftp:
+        enabled: true
+        mask_reads: true
+        rules:
+          - {path: /etc/**, ops: [write, remove], action: block}
+  - name: defaults
+    protocol: ssh
+    listen: 127.0.0.1:12223
+    upstream: {address: "127.0.0.1:22", user: deploy, password: pw, host_key_fingerprint: "SHA256:abc"}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := c.Target("hosts")
+	s := tg.SSH
+	if tg.Upstream.KeyEnv != "DEPLOY_KEY" || len(s.UserCA) != 1 || s.IdleTimeout != 10*time.Minute || s.SessionTimeout != 0 ||
+		s.MaxChannels != 4 || s.BinaryOutput != "pass" || !s.SFTP.Enabled || !s.SFTP.MaskReads ||
+		len(s.SFTP.Rules) != 1 || s.SFTP.Rules[0].Path != "/etc/**" || s.SFTP.Rules[0].Action != "block" {
+		t.Errorf("ssh settings %+v", s)
+	}
+	d, _ := c.Target("defaults")
+	if ds := d.SSH; ds.IdleTimeout != time.Hour || ds.SessionTimeout != 24*time.Hour || ds.MaxChannels != 10 ||
+		ds.KeepaliveInterval != 15*time.Second || ds.KeepaliveCountMax != 3 || ds.BinaryOutput != "mask" || ds.SFTP.Enabled {
+		t.Errorf("ssh defaults %+v", ds)
+	}
+	_, err = Parse("bad.yaml", []byte(`
+targets:
+  - name: db
+    protocol: postgres
+    listen: 127.0.0.1:16432
+    upstream: {address: "127.0.0.1:5432", key_env: K}
+    ssh: {idle_timeout: 1m}
+  - name: hosts
+    protocol: ssh
+    listen: 127.0.0.1:12222
+    upstream: {address: "127.0.0.1:22", key_file: k, key_env: K, host_key_fingerprint: "SHA256:abc"}
+    ssh:
+      user_ca: [not-a-key]
+      idle_timeout: -1s
+      max_channels: 0
+      binary_output: raw
+      sftp: {rules: [{path: etc, ops: [chmod], action: deny}]}
+`), nil)
+	for _, want := range []string{
+		"targets[0].upstream.key_env: only ssh targets", "targets[0].ssh: only ssh targets",
+		"targets[1].upstream: set key_file or key_env, not both", "targets[1].ssh.user_ca[0]",
+		"targets[1].ssh.idle_timeout", "targets[1].ssh.max_channels", "targets[1].ssh.binary_output",
+		"targets[1].ssh.sftp.rules[0].path", "targets[1].ssh.sftp.rules[0].ops[0]", "targets[1].ssh.sftp.rules[0].action",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want an error with %q, got %v", want, err)
+		}
+	}
+}

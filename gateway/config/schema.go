@@ -100,6 +100,7 @@ type targetSchema struct {
 	Plugins  []string         `koanf:"plugins"`
 	TLS      targetTLSSchema  `koanf:"tls"`
 	HTTP     targetHTTPSchema `koanf:"http"`
+	SSH      targetSSHSchema  `koanf:"ssh"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
 	AllowCleartext any `koanf:"allow_cleartext"`
 }
@@ -109,6 +110,29 @@ type targetHTTPSchema struct {
 	MaskRequestBody    any     `koanf:"mask_request_body"`
 	ApprovalWait       any     `koanf:"approval_wait"`
 	MaxRequestBody     any     `koanf:"max_request_body"`
+}
+
+type targetSSHSchema struct {
+	UserCA            []string         `koanf:"user_ca"`
+	IdleTimeout       any              `koanf:"idle_timeout"`
+	SessionTimeout    any              `koanf:"session_timeout"`
+	MaxChannels       any              `koanf:"max_channels"`
+	KeepaliveInterval any              `koanf:"keepalive_interval"`
+	KeepaliveCountMax any              `koanf:"keepalive_count_max"`
+	BinaryOutput      *string          `koanf:"binary_output"`
+	SFTP              targetSFTPSchema `koanf:"sftp"`
+}
+
+type targetSFTPSchema struct {
+	Enabled   any              `koanf:"enabled"`
+	MaskReads any              `koanf:"mask_reads"`
+	Rules     []sftpRuleSchema `koanf:"rules"`
+}
+
+type sftpRuleSchema struct {
+	Path   string   `koanf:"path"`
+	Ops    []string `koanf:"ops"`
+	Action string   `koanf:"action"`
 }
 
 type demoSchema struct {
@@ -153,6 +177,7 @@ type upstreamSchema struct {
 	Credential credentialSchema `koanf:"credential"`
 	// ssh targets
 	KeyFile            string `koanf:"key_file"`
+	KeyEnv             string `koanf:"key_env"`
 	KnownHosts         string `koanf:"known_hosts"`
 	HostKeyFingerprint string `koanf:"host_key_fingerprint"`
 }

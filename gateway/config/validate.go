@@ -681,13 +681,62 @@ func (b *builder) oidcIssuer(key string, s oidcIssuerSchema, identities map[stri
 func (b *builder) targetSSH(key string, s targetSchema, t *Target) {
 	u := s.Upstream
 	uk := key + ".upstream"
+	ss := s.SSH
 	if t.Protocol != ProtocolSSH {
-		for k, set := range map[string]bool{".key_file": u.KeyFile != "", ".known_hosts": u.KnownHosts != "", ".host_key_fingerprint": u.HostKeyFingerprint != ""} {
+		for k, set := range map[string]bool{".key_file": u.KeyFile != "", ".key_env": u.KeyEnv != "", ".known_hosts": u.KnownHosts != "", ".host_key_fingerprint": u.HostKeyFingerprint != ""} {
 			if set {
 				b.p.add(uk+k, "only ssh targets have it")
 			}
 		}
+		if ss.UserCA != nil || ss.IdleTimeout != nil || ss.SessionTimeout != nil || ss.MaxChannels != nil ||
+			ss.KeepaliveInterval != nil || ss.KeepaliveCountMax != nil || ss.BinaryOutput != nil ||
+			ss.SFTP.Enabled != nil || ss.SFTP.MaskReads != nil || ss.SFTP.Rules != nil {
+			b.p.add(key+".ssh", "only ssh targets have it")
+		}
 		return
+	}
+	sk := key + ".ssh"
+	for j, k := range ss.UserCA {
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
+			b.p.add(indexKey(sk+".user_ca", j), "not an authorized_keys line (\"ssh-ed25519 AAAA... ca\"): %v", err)
+		}
+	}
+	t.SSH.UserCA = ss.UserCA
+	t.SSH.IdleTimeout = b.duration(sk+".idle_timeout", ss.IdleTimeout, time.Hour)
+	t.SSH.SessionTimeout = b.duration(sk+".session_timeout", ss.SessionTimeout, 24*time.Hour)
+	for k, d := range map[string]time.Duration{".idle_timeout": t.SSH.IdleTimeout, ".session_timeout": t.SSH.SessionTimeout} {
+		if d < 0 {
+			b.p.add(sk+k, "%s is negative (0 turns it off)", d)
+		}
+	}
+	t.SSH.MaxChannels = b.integer(sk+".max_channels", ss.MaxChannels, 10)
+	if t.SSH.MaxChannels < 1 || t.SSH.MaxChannels > 1000 {
+		b.p.add(sk+".max_channels", "%d is not from 1 to 1000", t.SSH.MaxChannels)
+	}
+	t.SSH.KeepaliveInterval = b.duration(sk+".keepalive_interval", ss.KeepaliveInterval, 15*time.Second)
+	if t.SSH.KeepaliveInterval < 0 {
+		b.p.add(sk+".keepalive_interval", "%s is negative (0 turns keepalives off)", t.SSH.KeepaliveInterval)
+	}
+	t.SSH.KeepaliveCountMax = b.integer(sk+".keepalive_count_max", ss.KeepaliveCountMax, 3)
+	if t.SSH.KeepaliveCountMax < 1 || t.SSH.KeepaliveCountMax > 100 {
+		b.p.add(sk+".keepalive_count_max", "%d is not from 1 to 100", t.SSH.KeepaliveCountMax)
+	}
+	t.SSH.BinaryOutput = b.defaultString(ss.BinaryOutput, "mask")
+	b.oneOf(sk+".binary_output", t.SSH.BinaryOutput, "mask", "pass")
+	t.SSH.SFTP.Enabled = b.boolean(sk+".sftp.enabled", ss.SFTP.Enabled, false)
+	t.SSH.SFTP.MaskReads = b.boolean(sk+".sftp.mask_reads", ss.SFTP.MaskReads, false)
+	for j, r := range ss.SFTP.Rules {
+		rk := indexKey(sk+".sftp.rules", j)
+		if b.required(rk+".path", r.Path) && !strings.HasPrefix(r.Path, "/") && !strings.HasPrefix(r.Path, "*") {
+			b.p.add(rk+".path", "%s is not an absolute path or glob (starts with / or *)", b.show(rk+".path", r.Path))
+		}
+		for i, op := range r.Ops {
+			b.oneOf(indexKey(rk+".ops", i), op, SFTPOps...)
+		}
+		if b.required(rk+".action", r.Action) {
+			b.oneOf(rk+".action", r.Action, "block", "allow")
+		}
+		t.SSH.SFTP.Rules = append(t.SSH.SFTP.Rules, SFTPRule{Path: r.Path, Ops: r.Ops, Action: r.Action})
 	}
 	if u.KeyFile != "" {
 		t.Upstream.KeyFile = b.resolve(u.KeyFile)
@@ -702,7 +751,11 @@ func (b *builder) targetSSH(key string, s targetSchema, t *Target) {
 	if u.HostKeyFingerprint != "" && !strings.HasPrefix(u.HostKeyFingerprint, "SHA256:") {
 		b.p.add(uk+".host_key_fingerprint", "%s is not a SHA256:... fingerprint (ssh-keygen -lf KEY prints one)", b.show(uk+".host_key_fingerprint", u.HostKeyFingerprint))
 	}
-	if u.KeyFile == "" && u.Password == "" {
-		b.p.add(uk, "set key_file or password: sluice needs a credential for the upstream")
+	t.Upstream.KeyEnv = u.KeyEnv
+	if u.KeyFile != "" && u.KeyEnv != "" {
+		b.p.add(uk, "set key_file or key_env, not both")
+	}
+	if u.KeyFile == "" && u.KeyEnv == "" && u.Password == "" {
+		b.p.add(uk, "set key_file, key_env or password: sluice needs a credential for the upstream")
 	}
 }
