@@ -7,6 +7,7 @@
 #
 #   bench/pg.sh                 # 8 clients, 10 s per case
 #   CLIENTS=4 SECONDS_=5 bench/pg.sh
+#   PROFILE=/tmp/sluice.prof bench/pg.sh   # and go tool pprof bin/sluice /tmp/sluice.prof
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,7 +85,8 @@ targets:
   - {name: guarded, protocol: postgres, listen: "127.0.0.1:$P2", allow: [bench], allow_cleartext: true, plugins: [sql-guard, pii-mask],
      upstream: {address: "127.0.0.1:$PGPORT", database: bench, user: owner, password: "$PW", sslmode: disable}}
 YAML
-bin/sluice serve --config "$tmp/sluice.yaml" >"$tmp/sluice.log" 2>&1 &
+# PROFILE=FILE writes sluice's CPU profile of the whole run there.
+bin/sluice serve --config "$tmp/sluice.yaml" ${PROFILE:+--cpuprofile "$PROFILE"} >"$tmp/sluice.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do grep -q "sluice serving" "$tmp/sluice.log" && break; sleep 0.1; done
 grep -q "sluice serving" "$tmp/sluice.log" || { cat "$tmp/sluice.log"; exit 1; }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,7 @@ func newHost(cfg *config.Config, logger *slog.Logger, metrics *telemetry.Metrics
 }
 
 func serveCmd(s *streams) *cobra.Command {
-	var path string
+	var path, cpuProfile string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "run the gateway",
@@ -87,10 +88,23 @@ connections; an invalid one is refused and the running version keeps
 serving. SIGINT or SIGTERM stops it, ending every session cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cpuProfile != "" {
+				// For bench/: where a gateway under real load spends its CPU.
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fail(ExitUsage, "--cpuprofile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fail(ExitFailure, "--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return serve(cmd.Context(), s, path)
 		},
 	}
 	configFlag(c, &path)
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (for bench/)")
 	return c
 }
 
@@ -217,7 +231,7 @@ func openStore(cfg *config.Config) (*store.Store, error) {
 	if min == 0 {
 		min = -1 // off
 	}
-	st, err := store.Open(cfg.StoreDir(), store.Options{SessionQuota: cfg.Store().SessionQuota, MinFreeBytes: min})
+	st, err := store.Open(cfg.StoreDir(), store.Options{SessionQuota: cfg.Store().SessionQuota, MinFreeBytes: min, SyncInterval: cfg.Store().SyncInterval})
 	if err != nil {
 		return nil, fmt.Errorf("%w (is another sluice running on data_dir %s?)", err, cfg.DataDir())
 	}
@@ -315,6 +329,7 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 			opts := pgwire.Options{
 				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
 				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
+				SyncReads:      cfg.Store().SyncReads,
 				AllowCleartext: t.AllowCleartext, UpstreamSSLMode: t.Upstream.SSLMode, UpstreamRootCert: t.Upstream.RootCert,
 			}
 			if t.TLSCert != "" {
@@ -339,12 +354,20 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 			}
 			e = he
 		case config.ProtocolSSH:
+			cas, err := parseUserCAs(t.SSH.UserCA)
+			if err != nil {
+				closeAll()
+				return nil, fmt.Errorf("target %s: %w", t.Name, err)
+			}
 			se, err := sshgw.New(sshgw.Options{
 				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
 				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
-				UserKeys:        sshKeysOf(current),
-				UpstreamKeyFile: t.Upstream.KeyFile, UpstreamKnownHosts: t.Upstream.KnownHosts,
-				UpstreamHostKeyFingerprint: t.Upstream.HostKeyFingerprint,
+				UserKeys: sshKeysOf(current), UserCAKeys: cas,
+				UpstreamKeyFile: t.Upstream.KeyFile, UpstreamKeyEnv: t.Upstream.KeyEnv,
+				UpstreamKnownHosts: t.Upstream.KnownHosts, UpstreamHostKeyFingerprint: t.Upstream.HostKeyFingerprint,
+				MaxChannels: t.SSH.MaxChannels, IdleTimeout: t.SSH.IdleTimeout, SessionTimeout: t.SSH.SessionTimeout,
+				KeepaliveInterval: t.SSH.KeepaliveInterval, KeepaliveCountMax: t.SSH.KeepaliveCountMax,
+				PassBinaryOutput: t.SSH.BinaryOutput == "pass",
 			})
 			if err != nil {
 				closeAll()
@@ -489,6 +512,20 @@ func serverTLS(certFile, keyFile string) (*tls.Config, error) {
 
 // sshKeysOf returns an identity's public keys (identities[].ssh_keys) as
 // the running config lists them; the config validated every line.
+// parseUserCAs parses ssh.user_ca (authorized_keys lines, checked when
+// the config was loaded).
+func parseUserCAs(lines []string) ([]ssh.PublicKey, error) {
+	var keys []ssh.PublicKey
+	for i, line := range lines {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("ssh.user_ca[%d]: %w", i, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 func sshKeysOf(current *atomic.Pointer[config.Config]) func(identity string) []ssh.PublicKey {
 	return func(identity string) []ssh.PublicKey {
 		id, ok := current.Load().Identity(identity)

@@ -191,6 +191,14 @@ type Store struct {
 	// RetentionDays is store.retention_days: sessions that started longer
 	// ago are deleted (checked hourly). Default: 90; 0 keeps them forever.
 	RetentionDays int
+	// SyncReads is store.sync_reads: sync the record of a read-only
+	// statement to disk before forwarding it, like every other command.
+	// Default false: such records are written before forwarding and
+	// synced in a group within SyncInterval.
+	SyncReads bool
+	// SyncInterval is store.sync_interval: the longest a written but
+	// unsynced record waits for its group sync. Default 10ms.
+	SyncInterval time.Duration
 }
 
 // Approvals is the approvals section: how commands held for approval are

@@ -300,7 +300,7 @@ func TestEnvKeysFromSchema(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"admin.listen", "admin.tls.cert", "admin.tls.key", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "demo.enabled", "demo.listen", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota"}
+	want := []string{"admin.listen", "admin.tls.cert", "admin.tls.key", "approvals.expiry", "approvals.max_grant", "approvals.required", "approvals.webhook.url", "data_dir", "demo.enabled", "demo.listen", "log.format", "log.level", "runtime.compile_cache", "runtime.engine", "store.min_free", "store.retention_days", "store.session_quota", "store.sync_interval", "store.sync_reads"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env-settable keys = %v, want %v", got, want)
 	}

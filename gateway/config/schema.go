@@ -53,6 +53,8 @@ type storeSchema struct {
 	SessionQuota  any `koanf:"session_quota"`
 	MinFree       any `koanf:"min_free"`
 	RetentionDays any `koanf:"retention_days"`
+	SyncReads     any `koanf:"sync_reads"`
+	SyncInterval  any `koanf:"sync_interval"`
 }
 
 type approvalsSchema struct {

@@ -75,6 +75,12 @@ func (b *builder) build(s *fileSchema) *Config {
 		b.p.add("store.retention_days", "%d is negative (0 keeps sessions forever)", c.store.RetentionDays)
 	}
 
+	c.store.SyncReads = b.boolean("store.sync_reads", s.Store.SyncReads, false)
+	c.store.SyncInterval = b.duration("store.sync_interval", s.Store.SyncInterval, 10*time.Millisecond)
+	if c.store.SyncInterval < time.Millisecond || c.store.SyncInterval > time.Second {
+		b.p.add("store.sync_interval", "%s is not from 1ms to 1s", c.store.SyncInterval)
+	}
+
 	c.approvals.Required = b.integer("approvals.required", s.Approvals.Required, 1)
 	if c.approvals.Required < 1 || c.approvals.Required > 10 {
 		b.p.add("approvals.required", "%d is not from 1 to 10", c.approvals.Required)

@@ -63,6 +63,8 @@ type conn struct {
 	waitCancel context.CancelFunc
 
 	recordedRows int // relay only
+
+	writeDeadlineSet time.Time // under wmu
 }
 
 // writeMsgs encodes messages for the client; flush sends them.
@@ -93,7 +95,12 @@ func (c *conn) flushLocked() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	c.cc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
+	// A client that stops reading is cut off after 5 minutes. Moving the
+	// deadline costs a timer update, so it moves once a minute at most.
+	if now := time.Now(); now.After(c.writeDeadlineSet.Add(time.Minute)) {
+		c.writeDeadlineSet = now
+		c.cc.SetWriteDeadline(now.Add(5 * time.Minute))
+	}
 	_, err := c.cc.Write(c.out)
 	if cap(c.out) > 1<<20 {
 		c.out = nil

@@ -76,6 +76,11 @@ type Options struct {
 	// TLSConfig, if set, is used for clients' SSLRequest instead of the
 	// generated certificate.
 	TLSConfig *tls.Config
+	// SyncReads syncs the record of a read-only statement before
+	// forwarding it, as for every other command (store.sync_reads).
+	// False: it is recorded with store.Session.Written and synced in a
+	// group within the store's SyncInterval.
+	SyncReads bool
 	// AllowCleartext lets clients send their token without TLS. Off by
 	// default: a token is a bearer secret. For tests on loopback.
 	AllowCleartext bool

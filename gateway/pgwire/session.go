@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
-	pgquery "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/sluicegw/sluice/abi"
 	"github.com/sluicegw/sluice/gateway/approvals"
@@ -333,6 +332,14 @@ func (c *conn) check(protocol, stmtName, text string) (*sqlscan.Analysis, bool, 
 	}
 	switch res.Verdict {
 	case abi.Allow:
+		if !c.e.o.SyncReads && a.ReadOnly() {
+			// A read changes nothing: its record is written now and
+			// synced with the next group (store.sync_reads).
+			if end := c.written(store.KindCommand, ev); end != "" {
+				return a, false, nil, end
+			}
+			return a, true, nil, ""
+		}
 		if end := c.durable(store.KindCommand, ev); end != "" {
 			return a, false, nil, end
 		}
@@ -367,7 +374,17 @@ func (c *conn) check(protocol, stmtName, text string) (*sqlscan.Analysis, bool, 
 // durable records an event before sluice acts on it. If the store cannot,
 // the client gets an error and the session ends: nothing runs unaudited.
 func (c *conn) durable(kind store.Kind, v any) string {
-	if _, err := c.sess.Durable(kind, mustJSON(v)); err != nil {
+	return c.recorded(c.sess.Durable(kind, mustJSON(v)))
+}
+
+// written records the event of a read-only command before it is
+// forwarded, without waiting for the disk (store.Session.Written).
+func (c *conn) written(kind store.Kind, v any) string {
+	return c.recorded(c.sess.Written(kind, mustJSON(v)))
+}
+
+func (c *conn) recorded(_ uint64, err error) string {
+	if err != nil {
 		c.e.log.Error("pgwire: cannot record a command: ending the session", "identity", c.identity, "err", err)
 		code := codeConnectionFailure
 		if errors.Is(err, store.ErrStoreFull) {
@@ -476,12 +493,12 @@ func fingerprintOf(a *sqlscan.Analysis) string {
 }
 
 // recordText is what the store keeps of a command: constants replaced by
-// $n (pg_query's normalization), so a literal password or e-mail in the
+// $n (sqlscan.Normalize, pg_query's normalization), so a literal password or e-mail in the
 // statement is not recorded. Text that does not parse has its quoted
 // strings and numbers blanked instead.
 func recordText(a *sqlscan.Analysis) string {
 	if a.ParseError == "" {
-		if n, err := pgquery.Normalize(a.SQL); err == nil {
+		if n, err := sqlscan.Normalize(a.SQL); err == nil {
 			return n
 		}
 	}

@@ -94,6 +94,30 @@ func (a *Analysis) Writes() bool {
 	return false
 }
 
+// ReadOnly reports whether the input is queries that cannot change
+// anything: it parsed, and every statement is a SELECT (or VALUES/TABLE)
+// without a write, a locking clause or a function call (any function may
+// write or have side effects, nextval() or a user's plpgsql). Engines
+// may record such commands without waiting for a disk sync.
+func (a *Analysis) ReadOnly() bool {
+	if a.ParseError != "" || len(a.Statements) == 0 {
+		return false
+	}
+	for i := range a.Statements {
+		st := &a.Statements[i]
+		if st.Kind != KindSelect || st.Writes {
+			return false
+		}
+		for _, f := range st.Facts {
+			switch f.Key {
+			case KeyFunction, KeySetConfig, KeyRowLock, KeySelectInto, KeyWriteRelation, KeyExecute, KeyExecuteUnknown:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // AddFacts appends the analysis to cb as facts (see the package doc for
 // the keys). A parse error becomes facts of statement 0.
 func (a *Analysis) AddFacts(cb *abi.CommandBuilder) {
@@ -163,8 +187,8 @@ func cached(sql string) (a *Analysis, norm string, ok bool) {
 	if a, ok := analyses.get(sql); ok {
 		return a, "", true
 	}
-	norm, err := defaultParser.normalize(sql)
-	if err != nil {
+	norm, ok = normalizedKey(sql)
+	if !ok {
 		return nil, "", false
 	}
 	n, ok := normalized.get(norm)

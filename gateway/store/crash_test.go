@@ -47,6 +47,14 @@ func crashChild(dir string) {
 				os.Exit(1)
 			}
 			for i := 0; ; i++ {
+				// Odd sessions also read: Written, then synced in a group,
+				// or committed by the session's next Durable.
+				if w%2 == 1 {
+					if _, err := ss.Written(KindCommand, cmd(fmt.Sprintf("SELECT n FROM t WHERE id = %d", w), "allow")); err != nil {
+						fmt.Println("error", err)
+						os.Exit(1)
+					}
+				}
 				seq, err := ss.Durable(KindCommand, cmd(fmt.Sprintf("UPDATE t SET n = %d WHERE id = %d", i, w), "allow"))
 				if err != nil {
 					fmt.Println("error", err)

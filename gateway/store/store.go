@@ -36,6 +36,7 @@ const (
 	DefaultSessionQuota  = 64 << 20
 	DefaultMinFreeBytes  = 256 << 20
 	DefaultFlushInterval = time.Second
+	DefaultSyncInterval  = 10 * time.Millisecond
 )
 
 // ErrStoreFull is returned when the disk is too full to record: new
@@ -61,6 +62,9 @@ type Options struct {
 	MinFreeBytes int64
 	// FlushInterval is how often buffered events are written (default 1s).
 	FlushInterval time.Duration
+	// SyncInterval bounds how long an event recorded with
+	// [Session.Written] waits for its group sync (default 10ms).
+	SyncInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -80,8 +84,13 @@ type Store struct {
 	freeAt   atomic.Int64 // unix nanos of that measurement
 	adminSeq atomic.Uint64
 
+	// unsynced is set by Written; syncKick wakes the group syncer.
+	unsynced atomic.Bool
+	syncKick chan struct{}
+
 	stop chan struct{}
 	done chan struct{}
+	sync chan struct{} // closed when the group syncer has stopped
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -98,6 +107,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = DefaultFlushInterval
 	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = DefaultSyncInterval
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -109,7 +121,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, fs: opts.FS, dir: dir, opts: opts, sessions: map[ID]*Session{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), sync: make(chan struct{}), syncKick: make(chan struct{}, 1)}
 	s.free.Store(-1)
 	if err := s.checkVersion(); err != nil {
 		db.Close()
@@ -120,6 +132,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	go s.flusher()
+	go s.groupSyncer()
 	return s, nil
 }
 
@@ -203,6 +216,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	<-s.sync
 	var errs []error
 	for _, ss := range open {
 		if err := ss.Close("gateway shutdown"); err != nil && !errors.Is(err, ErrClosed) {
@@ -211,6 +225,57 @@ func (s *Store) Close() error {
 	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
+}
+
+// groupSyncer syncs the WAL at most SyncInterval after an event was
+// recorded with Written: one fsync for every record written in that
+// interval, by every session, instead of one per record.
+func (s *Store) groupSyncer() {
+	defer close(s.sync)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.syncKick:
+		}
+		t.Reset(s.opts.SyncInterval)
+		select {
+		case <-s.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		// Cleared first: an event written during the commits kicks
+		// again, and one written before it is committed by them.
+		s.unsynced.Store(false)
+		for _, ss := range s.openSessions() {
+			ss.Flush()
+		}
+		s.db.LogData(nil, pebble.Sync)
+	}
+}
+
+// openSessions returns the sessions open now.
+func (s *Store) openSessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := make([]*Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		open = append(open, ss)
+	}
+	return open
+}
+
+// markUnsynced asks the group syncer for a sync.
+func (s *Store) markUnsynced() {
+	if s.unsynced.CompareAndSwap(false, true) {
+		select {
+		case s.syncKick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // flusher writes buffered events every FlushInterval.
@@ -223,13 +288,7 @@ func (s *Store) flusher() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.mu.Lock()
-			open := make([]*Session, 0, len(s.sessions))
-			for _, ss := range s.sessions {
-				open = append(open, ss)
-			}
-			s.mu.Unlock()
-			for _, ss := range open {
+			for _, ss := range s.openSessions() {
 				ss.Flush()
 			}
 		}

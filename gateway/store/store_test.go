@@ -527,3 +527,48 @@ func TestIDs(t *testing.T) {
 		t.Fatal("layout")
 	}
 }
+
+// TestWrittenIsGroupSynced checks that an event recorded with Written
+// reaches the store by itself within SyncInterval (no Flush, no Close,
+// the flusher far away), and that a later Durable commits it in order.
+func TestWrittenIsGroupSynced(t *testing.T) {
+	s, _ := openMem(t, Options{FlushInterval: time.Hour, SyncInterval: 5 * time.Millisecond})
+	ss, err := s.OpenSession(NewSession{Identity: "ci", Target: "db"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := ss.Written(KindCommand, cmd("SELECT 1", "allow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func(want uint64) bool {
+		ok := false
+		s.Events(ss.ID(), want, func(e Event) error {
+			ok = e.Seq == want
+			return errStopTest
+		})
+		return ok
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !found(seq) {
+		if time.Now().After(deadline) {
+			t.Fatal("a Written event never reached the store without a Flush")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Written, then Durable: both are there the moment Durable returns.
+	r, _ := ss.Written(KindCommand, cmd("SELECT 2", "allow"))
+	w, err := ss.Durable(KindCommand, cmd("UPDATE t SET n = 1", "allow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found(r) || !found(w) || w != r+1 {
+		t.Errorf("read %d and write %d not both recorded in order", r, w)
+	}
+	if err := ss.Close("done"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Verify(ss.ID()); err != nil || !v.OK {
+		t.Errorf("verify: %+v %v", v, err)
+	}
+}
