@@ -313,6 +313,9 @@ func (s *server) tokens(w http.ResponseWriter, r *http.Request, _ config.Identit
 	if list == nil {
 		list = []store.Token{}
 	}
+	for i := range list {
+		list[i].Scram = "" // a verifier is as sensitive as a hash and of no use to a reader
+	}
 	writeJSON(w, http.StatusOK, list)
 }
 
@@ -360,11 +363,12 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, who config.
 	secret, hash := auth.NewToken()
 	h, _ := auth.ParseHash(hash)
 	now := time.Now().UTC()
-	tok := store.Token{Hash: hash, Identity: req.Identity, Created: now, Expires: now.Add(ttl), Note: req.Note}
+	tok := auth.NewStoreToken(req.Identity, secret, now, now.Add(ttl), req.Note)
 	if err := s.Store.PutToken(h, tok); err != nil {
 		writeError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
+	tok.Scram = ""
 	s.Logger.Info("token issued", "identity", req.Identity, "hash", hash, "expires", tok.Expires, "by", who.Name)
 	writeJSON(w, http.StatusCreated, IssuedToken{Secret: secret, Token: tok})
 }
@@ -391,6 +395,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request, who config.
 		}
 		s.Logger.Info("token revoked", "identity", tok.Identity, "hash", tok.Hash, "by", who.Name)
 	}
+	tok.Scram = ""
 	writeJSON(w, http.StatusOK, tok)
 }
 

@@ -329,7 +329,7 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 			opts := pgwire.Options{
 				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
 				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
-				SyncReads:      cfg.Store().SyncReads,
+				SyncReads:      cfg.Store().SyncReads, ClientAuth: t.ClientAuth,
 				AllowCleartext: t.AllowCleartext, UpstreamSSLMode: t.Upstream.SSLMode, UpstreamRootCert: t.Upstream.RootCert,
 			}
 			if t.TLSCert != "" {
@@ -487,7 +487,7 @@ func startDemo(cfg *config.Config, st *store.Store, logger *slog.Logger) (func()
 		secret, hash := auth.NewToken()
 		h, _ := auth.ParseHash(hash)
 		now := time.Now().UTC()
-		if err := st.PutToken(h, store.Token{Hash: hash, Identity: id.Name, Created: now, Expires: now.Add(30 * 24 * time.Hour), Note: "demo"}); err != nil {
+		if err := st.PutToken(h, auth.NewStoreToken(id.Name, secret, now, now.Add(30*24*time.Hour), "demo")); err != nil {
 			srv.Close()
 			return nil, err
 		}

@@ -317,6 +317,12 @@ func describeEvent(e admin.EventJSON, width int) string {
 			out += ": " + r
 		}
 		return clip(out, width)
+	case string(store.KindExecute):
+		name := str("statement")
+		if name == "" {
+			name = "(unnamed)"
+		}
+		return clip(fmt.Sprintf("execute %s: %s", name, str("text")), width)
 	case string(store.KindApprovalRequest):
 		return clip(fmt.Sprintf("request %s: %s", str("id"), str("reason")), width)
 	case string(store.KindApprovalDecision):

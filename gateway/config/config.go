@@ -485,6 +485,10 @@ type Target struct {
 	// token as a cleartext password without TLS. Default false: a token
 	// is a bearer secret. Only for loopback tests.
 	AllowCleartext bool
+	// ClientAuth is targets[].client_auth (postgres): how clients prove
+	// their token: auto (default: cleartext password over TLS,
+	// SCRAM-SHA-256 without), scram-sha-256, or password.
+	ClientAuth string
 	// HTTP is targets[].http: settings of http targets.
 	HTTP TargetHTTP
 	// SSH is targets[].ssh: settings of ssh targets.
@@ -611,7 +615,7 @@ func (t Target) clone() Target {
 func (t Target) equal(o Target) bool {
 	return t.Name == o.Name && t.Protocol == o.Protocol && t.Listen == o.Listen &&
 		t.Upstream == o.Upstream && slices.Equal(t.Allow, o.Allow) && slices.Equal(t.Plugins, o.Plugins) &&
-		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext && t.HTTP == o.HTTP && t.SSH.equal(o.SSH)
+		t.TLSCert == o.TLSCert && t.TLSKey == o.TLSKey && t.AllowCleartext == o.AllowCleartext && t.ClientAuth == o.ClientAuth && t.HTTP == o.HTTP && t.SSH.equal(o.SSH)
 }
 
 // Upstream is a target's backend. Password is a secret: write it as

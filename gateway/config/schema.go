@@ -105,6 +105,7 @@ type targetSchema struct {
 	SSH      targetSSHSchema  `koanf:"ssh"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
 	AllowCleartext any `koanf:"allow_cleartext"`
+	ClientAuth     *string `koanf:"client_auth"`
 }
 
 type targetHTTPSchema struct {

@@ -306,6 +306,11 @@ func (b *builder) target(key string, s targetSchema, names, identities, plugins 
 		b.p.add(key+".tls", "set both cert and key, or neither")
 	}
 	t.AllowCleartext = b.boolean(key+".allow_cleartext", s.AllowCleartext, false)
+	if s.ClientAuth != nil && t.Protocol != ProtocolPostgres {
+		b.p.add(key+".client_auth", "only postgres targets have it")
+	}
+	t.ClientAuth = b.defaultString(s.ClientAuth, "auto")
+	b.oneOf(key+".client_auth", t.ClientAuth, "auto", "scram-sha-256", "password")
 	b.targetHTTP(key, s, &t)
 	b.targetSSH(key, s, &t)
 	t.Allow = s.Allow

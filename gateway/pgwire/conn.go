@@ -55,6 +55,11 @@ type conn struct {
 	stmts    map[string]bool   // prepared statements the backend may run
 	blocked  map[string]string // statement name -> why its Parse was refused
 	portals  map[string]bool
+	// execs describes protocol-level statements for their execution
+	// events; unnamedFresh: the unnamed statement was just parsed, and its
+	// first Bind is the execution its command event already stands for.
+	execs        map[string]execEvent
+	unnamedFresh bool
 	skipping bool      // a refused extended-protocol message: ignore until Sync
 	copyPlan *copyPlan // set by check for an allowed COPY TO STDOUT to mask
 
@@ -142,7 +147,7 @@ func (c *conn) flushBackend() error {
 // run serves the session after startup: the relay in a goroutine, the
 // client's messages here. Either side ending ends both.
 func (c *conn) run() {
-	c.stmts, c.blocked, c.portals = map[string]bool{}, map[string]string{}, map[string]bool{}
+	c.stmts, c.blocked, c.portals, c.execs = map[string]bool{}, map[string]string{}, map[string]bool{}, map[string]execEvent{}
 	relayDone := make(chan string, 1)
 	go func() { relayDone <- c.relay() }()
 	reason := c.clientLoop()

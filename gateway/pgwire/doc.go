@@ -20,8 +20,9 @@
 //	  |-- StartupMessage ----------->|  user = identity,                 |
 //	  |   user, database, params     |  database = target name,         |
 //	  |                              |  params checked against a list   |
-//	  |<-- AuthenticationCleartext --|                                  |
-//	  |-- PasswordMessage (token) -->|  auth.Token -> identity, allow   |
+//	  |<-- AuthenticationCleartext --|  (or SASL SCRAM-SHA-256: the     |
+//	  |-- PasswordMessage (token) -->|  token never sent)               |
+//	  |                              |  auth.Token -> identity, allow   |
 //	  |                              |  list; store: session + auth     |
 //	  |                              |-- pgconn.Connect (SCRAM/md5) --->|
 //	  |                              |<- ParameterStatus, BackendKey ---|
@@ -70,8 +71,15 @@
 //     noticed at once (sluice reads ahead on its stream while it waits):
 //     the wait ends and the statement never runs; the request stays for
 //     reviewers, so a window grant still lets the retried job through.
-//   - Cleartext password = sluice token, over TLS only unless
-//     Options.AllowCleartext. Unknown identity, bad or expired token, a
+//   - The password is a sluice token, proven one of two ways
+//     (Options.ClientAuth, targets[].client_auth): as a cleartext
+//     password, over TLS only unless Options.AllowCleartext; or with
+//     SCRAM-SHA-256 (auth.Scram), where the token never crosses the wire,
+//     so it is safe without TLS. The default, auto, asks for the password
+//     over TLS and for SCRAM without. SCRAM needs a verifier: tokens
+//     issued by sluice keep one (salted per identity, so one exchange can
+//     be checked against each of an identity's tokens); the config's
+//     token_hashes are SHA-256 only and log in by password. Unknown identity, bad or expired token, a
 //     token presented under another identity's name, and an identity not
 //     allowed on the target all get the same FATAL 28P01 "authentication
 //     failed"; each attempt is recorded as a session of its own (identity:
@@ -105,7 +113,13 @@
 //     backend's; it cancels only that client's query, and ends a wait for
 //     approval.
 //   - Recording: the command event (constants normalized to $n, verdict,
-//     reason, plugin, fingerprint) durably before anything is forwarded;
+//     reason, plugin, fingerprint) before anything is forwarded: synced
+//     first for anything that can change something, synced in a group
+//     within the store's interval for read-only statements (see
+//     Options.SyncReads and gateway/RATIONALE.md); an execute event
+//     (statement, normalized text, number of parameters, never their
+//     values) for every further run of a prepared statement, under the
+//     same rule;
 //     rows as the client got them, masked where the target masks
 //     (Options.MaxRecordedRows per session, plus the store's quota),
 //     command tags and errors, buffered. The backend's user and
@@ -116,9 +130,7 @@
 //
 // # Not yet
 //
-//   - SCRAM-SHA-256 towards clients (cleartext over TLS only), client
-//     certificates, and a certificate from config (Options.TLSConfig
-//     exists; the config has no key for it yet).
+//   - Client certificates; SCRAM-SHA-256-PLUS (channel binding).
 //   - Error, notice and notification texts on masked targets go through
 //     the masking chain as one record (columns error.message,
 //     error.detail, error.hint, error.where, notification.payload), values
@@ -128,12 +140,8 @@
 //     another way (an alias, pg_notify, a RAISE): that is what detectors
 //     (pii-mask) are for.
 //   - A backend message is read whole: a 100 MB field is held in memory.
-//   - SCRAM towards clients needs a SCRAM verifier per token (salted,
-//     iterated), which neither the config nor the token store keeps: they
-//     keep SHA-256 hashes only. It lands with a verifier in the token
-//     records.
+//   - SCRAM for the config's token_hashes (they are SHA-256 hashes, not
+//     verifiers): such tokens log in by password over TLS.
 //   - Upstream TLS is libpq's sslmode (Options.UpstreamSSLMode, default
 //     prefer); cancel requests to the backend are sent without TLS.
-//   - Executions of a prepared statement are not recorded one by one (its
-//     Parse is).
 package pgwire

@@ -81,6 +81,10 @@ type Options struct {
 	// False: it is recorded with store.Session.Written and synced in a
 	// group within the store's SyncInterval.
 	SyncReads bool
+	// ClientAuth is how clients prove their token (targets[].client_auth):
+	// "auto" (default: a cleartext password over TLS, SCRAM-SHA-256
+	// without), "scram-sha-256" or "password".
+	ClientAuth string
 	// AllowCleartext lets clients send their token without TLS. Off by
 	// default: a token is a bearer secret. For tests on loopback.
 	AllowCleartext bool

@@ -67,6 +67,7 @@ type env struct {
 type envOptions struct {
 	guard, mask    bool
 	allowCleartext bool
+	clientAuth     string
 	maxMessageLen  int
 	// upstreamPassword replaces the backend password sluice holds.
 	upstreamPassword string
@@ -195,7 +196,7 @@ targets:
 			}
 			return *e.chain.Load(), nil
 		}, Store: e.st, Approvals: e.apr,
-		DataDir: t.TempDir(), AllowCleartext: o.allowCleartext, UpstreamSSLMode: "disable",
+		DataDir: t.TempDir(), AllowCleartext: o.allowCleartext, ClientAuth: o.clientAuth, UpstreamSSLMode: "disable",
 		MaxMessageLen: o.maxMessageLen, Logger: logger,
 	})
 	if err != nil {

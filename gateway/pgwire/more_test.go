@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
+	"github.com/sluicegw/sluice/gateway/store"
 )
 
 // Values quoted in errors do not get around masking.
@@ -171,5 +173,52 @@ func TestChainUnavailableFailsClosed(t *testing.T) {
 	_, err := c.Exec(ctx, "SELECT 1")
 	if pgCode(err) != "42501" || !strings.Contains(err.Error(), "policy of this target is unavailable") {
 		t.Fatalf("command without a policy: %v", err)
+	}
+}
+
+// Every run of a prepared statement is recorded, before it is forwarded:
+// an execute event per Bind with the statement's normalized text and the
+// number of parameters (not their values); the first run of an unnamed
+// statement is its command event.
+func TestExecutionsRecorded(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := ctxT(t)
+	c := e.pgx(t, nil) // cache-statement mode: named statements
+	for i := 1; i <= 3; i++ {
+		var name string
+		if err := c.QueryRow(ctx, "SELECT name FROM customers WHERE id = $1", i).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		if _, err := c.Exec(ctx, "UPDATE scratch SET note = $1 WHERE id = $2", "secret-note", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var one int
+	if err := c.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeExec).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	_, evs := e.events(t)
+	runs := map[string]int{}
+	for _, ev := range evs {
+		if ev.Kind != store.KindExecute {
+			continue
+		}
+		var d execEvent
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(ev.Data), "secret-note") {
+			t.Errorf("a parameter value was recorded: %s", ev.Data)
+		}
+		runs[d.Text]++
+		if d.Params == 0 || d.Statement == "" {
+			t.Errorf("execute event %s", ev.Data)
+		}
+	}
+	if runs["SELECT name FROM customers WHERE id = $1"] != 3 || runs["UPDATE scratch SET note = $1 WHERE id = $2"] != 2 || len(runs) != 2 {
+		t.Errorf("executions recorded: %v", runs)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/store"
 )
 
@@ -225,7 +226,9 @@ func TestStartupRefusals(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := ctxT(t)
 	for _, tc := range []struct{ dsn, code, msg string }{
-		{strings.Replace(e.dsn("ci-bot", botToken), "sslmode=require", "sslmode=disable", 1), "28000", "requires TLS"},
+		// Without TLS the token is asked for with SCRAM, which only
+		// issued tokens can answer (TestScram); a config token fails.
+		{strings.Replace(e.dsn("ci-bot", botToken), "sslmode=require", "sslmode=disable", 1), "28P01", "authentication failed"},
 		{e.dsn("ci-bot", botToken) + " options='-c role=postgres'", "0A000", `"options" is not allowed`},
 		{strings.Replace(e.dsn("ci-bot", botToken), "dbname="+targetName, "dbname=postgres", 1), "3D000", "serves the target"},
 		{e.dsn("ci-bot", botToken) + " work_mem=1GB", "42704", `"work_mem" is not allowed`},
@@ -246,5 +249,93 @@ func TestStartupRefusals(t *testing.T) {
 	}
 	if got := pc.ParameterStatus("session_authorization"); got != "ci-bot" {
 		t.Errorf("session_authorization %q", got)
+	}
+}
+
+// SCRAM-SHA-256: a token issued by sluice logs in without TLS and without
+// crossing the wire, through pgx and psql (libpq); a wrong, revoked or
+// config-only token fails like any other; client_auth forces a method.
+func TestScram(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := ctxT(t)
+	issue := func(identity string) (string, [32]byte) {
+		secret, hash := auth.NewToken()
+		h, _ := auth.ParseHash(hash)
+		now := time.Now()
+		if err := e.st.PutToken(h, auth.NewStoreToken(identity, secret, now, now.Add(time.Hour), "scram test")); err != nil {
+			t.Fatal(err)
+		}
+		return secret, h
+	}
+	tok, h := issue("ci-bot")
+	issue("ci-bot") // a second token of the same identity: both must work
+	plain := func(token string) string {
+		return strings.Replace(e.dsn("ci-bot", token), "sslmode=require", "sslmode=disable", 1)
+	}
+	pc, err := pgconn.Connect(ctx, plain(tok))
+	if err != nil {
+		t.Fatalf("SCRAM login with an issued token: %v", err)
+	}
+	if err := pc.Exec(ctx, "SELECT 1").Close(); err != nil {
+		t.Fatal(err)
+	}
+	pc.Close(ctx)
+	if _, err := os.Stat("/usr/bin/psql"); err == nil {
+		cmd := exec.Command("/usr/bin/psql", "-X", "-tA", "-c", "SELECT 41 + 1", strings.Replace(plain(""), "password=''", "", 1))
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+tok, "PGCLIENTENCODING=UTF8", "PGCONNECT_TIMEOUT=30")
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "42" {
+			t.Errorf("psql over SCRAM: %v\n%s", err, out)
+		}
+	}
+	for name, dsn := range map[string]string{
+		"wrong token":       plain(tok + "x"),
+		"config-only token": plain(botToken),
+		"other identity":    strings.Replace(plain(tok), "user=ci-bot", "user=intruder", 1),
+	} {
+		if _, err := pgconn.Connect(ctx, dsn); pgCode(err) != "28P01" {
+			t.Errorf("%s: %v, want 28P01", name, err)
+		}
+	}
+	rec, _ := e.st.TokenByHash(h)
+	rec.Revoked = time.Now()
+	e.st.PutToken(h, rec)
+	if _, err := pgconn.Connect(ctx, plain(tok)); pgCode(err) != "28P01" {
+		t.Errorf("revoked token: %v, want 28P01", err)
+	}
+	if !strings.Contains(e.logs.String(), "revoked") {
+		t.Errorf("the log does not say why the revoked token failed:\n%s", e.logs.String())
+	}
+	// The auth events say which method was used.
+	infos, _ := e.st.Sessions(store.Filter{})
+	scram := 0
+	for _, in := range infos {
+		id, _ := store.ParseID(in.ID)
+		e.st.Events(id, 0, func(ev store.Event) error {
+			if ev.Kind == store.KindAuth && strings.Contains(string(ev.Data), `"method":"SCRAM-SHA-256"`) {
+				scram++
+			}
+			return nil
+		})
+	}
+	if scram < 1 {
+		t.Errorf("no auth event records the SCRAM method")
+	}
+
+	// client_auth: password refuses plaintext; scram-sha-256 over TLS.
+	pw := newEnv(t, envOptions{clientAuth: "password"})
+	if _, err := pgconn.Connect(ctx, strings.Replace(pw.dsn("ci-bot", botToken), "sslmode=require", "sslmode=disable", 1)); pgCode(err) != "28000" || !strings.Contains(err.Error(), "requires TLS") {
+		t.Errorf("client_auth password without TLS: %v", err)
+	}
+	sc := newEnv(t, envOptions{clientAuth: "scram-sha-256"})
+	secret, hash := auth.NewToken()
+	h2, _ := auth.ParseHash(hash)
+	sc.st.PutToken(h2, auth.NewStoreToken("ci-bot", secret, time.Now(), time.Now().Add(time.Hour), ""))
+	if pc, err := pgconn.Connect(ctx, sc.dsn("ci-bot", secret)); err != nil {
+		t.Errorf("SCRAM over TLS: %v", err)
+	} else {
+		pc.Close(ctx)
+	}
+	if _, err := pgconn.Connect(ctx, sc.dsn("ci-bot", botToken)); pgCode(err) != "28P01" {
+		t.Errorf("client_auth scram-sha-256 with a config token over TLS: %v, want 28P01", err)
 	}
 }

@@ -101,7 +101,7 @@ func (c *conn) handleClient(msg pgproto3.FrontendMessage) string {
 	case *pgproto3.Parse:
 		return c.onParse(m)
 	case *pgproto3.Bind:
-		c.onBind(m)
+		return c.onBind(m)
 	case *pgproto3.Describe:
 		c.q.push(pending{op: 'D', object: m.ObjectType, name: m.Name})
 		c.toBackend(m)
@@ -115,6 +115,7 @@ func (c *conn) handleClient(msg pgproto3.FrontendMessage) string {
 	case *pgproto3.Close:
 		if m.ObjectType == 'S' {
 			delete(c.stmts, m.Name)
+			delete(c.execs, m.Name)
 			delete(c.blocked, m.Name)
 			c.scan.Deallocate(m.Name)
 		} else {
@@ -210,6 +211,8 @@ func (c *conn) onParse(m *pgproto3.Parse) string {
 	}
 	delete(c.blocked, m.Name)
 	c.stmts[m.Name] = true
+	c.execs[m.Name] = execEvent{Statement: m.Name, Text: recordText(a), Fingerprint: fingerprintOf(a), readOnly: a.ReadOnly()}
+	c.unnamedFresh = m.Name == ""
 	// SQL-level EXECUTE runs protocol-level named statements too: it gets
 	// this statement's facts.
 	c.scan.Prepare(m.Name, a)
@@ -219,16 +222,48 @@ func (c *conn) onParse(m *pgproto3.Parse) string {
 	return ""
 }
 
-func (c *conn) onBind(m *pgproto3.Bind) {
+// execEvent is the data of an execute event: a prepared statement run
+// again (its parameters are not recorded: they are the constants).
+type execEvent struct {
+	Statement   string `json:"statement"`
+	Text        string `json:"text"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Params      int    `json:"params"`
+	readOnly    bool
+}
+
+// recordExecution records a Bind of a statement parsed earlier, before
+// it is forwarded: durably, unless the statement only reads.
+func (c *conn) recordExecution(m *pgproto3.Bind) string {
+	if m.PreparedStatement == "" && c.unnamedFresh {
+		c.unnamedFresh = false
+		return ""
+	}
+	ev, ok := c.execs[m.PreparedStatement]
+	if !ok {
+		// Prepared with SQL PREPARE: its command event names it.
+		ev = execEvent{Statement: m.PreparedStatement}
+	}
+	ev.Params = len(m.Parameters)
+	if ev.readOnly && !c.e.o.SyncReads {
+		return c.written(store.KindExecute, ev)
+	}
+	return c.durable(store.KindExecute, ev)
+}
+
+func (c *conn) onBind(m *pgproto3.Bind) string {
 	if !c.stmts[m.PreparedStatement] {
 		if why, ok := c.blocked[m.PreparedStatement]; ok {
 			c.refuseExtended(errorResponse("ERROR", codeInsufficientPrivilege,
 				fmt.Sprintf("prepared statement %q was refused by sluice: %s", m.PreparedStatement, why)))
-			return
+			return ""
 		}
 		c.refuseExtended(errorResponse("ERROR", codeInvalidStatementName,
 			fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)))
-		return
+		return ""
+	}
+	if end := c.recordExecution(m); end != "" {
+		return end
 	}
 	c.portals[m.DestinationPortal] = true
 	c.q.push(pending{op: 'B', name: m.DestinationPortal})
@@ -239,6 +274,7 @@ func (c *conn) onBind(m *pgproto3.Bind) {
 	// binds and executes).
 	c.q.push(pending{op: 'D', object: 'P', name: m.DestinationPortal, internal: true})
 	c.toBackend(&pgproto3.Describe{ObjectType: 'P', Name: m.DestinationPortal})
+	return ""
 }
 
 // trackSQLPrepares follows SQL-level PREPARE, DEALLOCATE and DISCARD ALL:
@@ -249,17 +285,21 @@ func (c *conn) trackSQLPrepares(a *sqlscan.Analysis) {
 		st := &a.Statements[i]
 		for _, name := range st.Values("prepare") {
 			c.stmts[name] = true
+			delete(c.execs, name)
 			delete(c.blocked, name)
 		}
 		for _, name := range st.Values("deallocate") {
 			if strings.EqualFold(name, "ALL") {
 				clear(c.stmts)
+				clear(c.execs)
 			} else {
 				delete(c.stmts, name)
+				delete(c.execs, name)
 			}
 		}
 		if st.Has("discard", "ALL") {
 			clear(c.stmts)
+			clear(c.execs)
 			clear(c.portals)
 		}
 	}

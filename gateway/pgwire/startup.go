@@ -243,6 +243,101 @@ func (c *conn) fatal(code, msg string) {
 	c.flush()
 }
 
+// errClientGone: the client left or broke the protocol during
+// authentication (already answered where it could be).
+var errClientGone = errors.New("client gone")
+
+// authMethod picks how the client proves its token (targets[].client_auth):
+// "password" (cleartext, only over TLS unless the target allows
+// cleartext), auth.ScramMechanism, or "" when none is allowed.
+func (c *conn) authMethod() string {
+	switch c.e.o.ClientAuth {
+	case "scram-sha-256":
+		return auth.ScramMechanism
+	case "password":
+		if c.tls || c.e.o.AllowCleartext {
+			return "password"
+		}
+		return ""
+	default: // auto
+		if c.tls || c.e.o.AllowCleartext {
+			return "password"
+		}
+		return auth.ScramMechanism
+	}
+}
+
+// authPassword asks for the token as a cleartext password: a bearer
+// secret the gateway must see anyway (section 53.3.1
+// "AuthenticationCleartextPassword").
+func (c *conn) authPassword() (auth.Result, error) {
+	c.writeMsgs(&pgproto3.AuthenticationCleartextPassword{})
+	if err := c.flush(); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	if err := c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	msg, err := c.be.Receive()
+	if err != nil {
+		return auth.Result{}, errClientGone
+	}
+	pm, ok := msg.(*pgproto3.PasswordMessage)
+	if !ok {
+		c.fatal(codeProtocolViolation, fmt.Sprintf("expected a password message, got %T", msg))
+		return auth.Result{}, errClientGone
+	}
+	return c.e.o.Auth.Token(pm.Password)
+}
+
+// authScram runs SCRAM-SHA-256 (section 53.3.1 "SASL Authentication"):
+// the token never crosses the wire, so it is safe without TLS. Only
+// tokens issued by sluice (which keep a verifier) can log in this way.
+func (c *conn) authScram(user string) (auth.Result, error) {
+	sc := c.e.o.Auth.Scram(user)
+	c.writeMsgs(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{auth.ScramMechanism}})
+	if err := c.flush(); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	if err := c.be.SetAuthType(pgproto3.AuthTypeSASL); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	msg, err := c.be.Receive()
+	if err != nil {
+		return auth.Result{}, errClientGone
+	}
+	init, ok := msg.(*pgproto3.SASLInitialResponse)
+	if !ok || init.AuthMechanism != auth.ScramMechanism {
+		c.fatal(codeProtocolViolation, "expected a SCRAM-SHA-256 SASLInitialResponse (sluice offers only SCRAM-SHA-256)")
+		return auth.Result{}, errClientGone
+	}
+	first, err := sc.First(init.Data)
+	if err != nil {
+		return auth.Result{}, fmt.Errorf("%w: %v", auth.ErrDenied, err)
+	}
+	c.writeMsgs(&pgproto3.AuthenticationSASLContinue{Data: first})
+	if err := c.flush(); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	if err := c.be.SetAuthType(pgproto3.AuthTypeSASLContinue); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	if msg, err = c.be.Receive(); err != nil {
+		return auth.Result{}, errClientGone
+	}
+	resp, ok := msg.(*pgproto3.SASLResponse)
+	if !ok {
+		c.fatal(codeProtocolViolation, fmt.Sprintf("expected a SASLResponse, got %T", msg))
+		return auth.Result{}, errClientGone
+	}
+	final, res, err := sc.Final(resp.Data)
+	if err != nil {
+		return res, err
+	}
+	c.writeMsgs(&pgproto3.AuthenticationSASLFinal{Data: final})
+	return res, nil
+}
+
 // startup checks the StartupMessage, authenticates the client, connects
 // to the backend and sends the client what a server sends after
 // authentication. It reports whether the session is ready.
@@ -274,29 +369,21 @@ func (c *conn) startup(sm *pgproto3.StartupMessage) bool {
 		c.fatal(codeInvalidCatalogName, fmt.Sprintf("database %q does not exist: this sluice listener serves the target %q", database, t.Name))
 		return false
 	}
-	if !c.tls && !c.e.o.AllowCleartext {
-		c.fatal(codeInvalidAuthSpec, "sluice requires TLS: connect with sslmode=require")
+	method := c.authMethod()
+	if method == "" {
+		c.fatal(codeInvalidAuthSpec, "sluice requires TLS for password authentication: connect with sslmode=require")
 		return false
 	}
-	// Cleartext password over TLS: the token is a bearer secret that the
-	// gateway must see anyway (section 53.3.1 "AuthenticationCleartextPassword").
-	c.writeMsgs(&pgproto3.AuthenticationCleartextPassword{})
-	if err := c.flush(); err != nil {
+	var res auth.Result
+	var err error
+	if method == auth.ScramMechanism {
+		res, err = c.authScram(user)
+	} else {
+		res, err = c.authPassword()
+	}
+	if errors.Is(err, errClientGone) {
 		return false
 	}
-	if err := c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword); err != nil {
-		return false
-	}
-	msg, err := c.be.Receive()
-	if err != nil {
-		return false
-	}
-	pm, ok := msg.(*pgproto3.PasswordMessage)
-	if !ok {
-		c.fatal(codeProtocolViolation, fmt.Sprintf("expected a password message, got %T", msg))
-		return false
-	}
-	res, err := c.e.o.Auth.Token(pm.Password)
 	reason := ""
 	switch {
 	case err != nil:
@@ -321,7 +408,7 @@ func (c *conn) startup(sm *pgproto3.StartupMessage) bool {
 		return false
 	}
 	c.sess = sess
-	if _, err := sess.Durable(store.KindAuth, mustJSON(map[string]any{"result": "ok", "identity": user, "source": res.Source, "method": "password", "tls": c.tls})); err != nil {
+	if _, err := sess.Durable(store.KindAuth, mustJSON(map[string]any{"result": "ok", "identity": user, "source": res.Source, "method": method, "tls": c.tls})); err != nil {
 		c.fatal(codeCannotConnectNow, "sluice cannot record this session now; try again later")
 		c.closeSession("recording failed")
 		return false

@@ -17,6 +17,7 @@ const (
 	KindConnect          Kind = "connect"
 	KindAuth             Kind = "auth"
 	KindCommand          Kind = "command" // text (masked), analysis, verdict
+	KindExecute          Kind = "execute" // one more run of a prepared statement
 	KindApprovalRequest  Kind = "approval_request"
 	KindApprovalDecision Kind = "approval_decision"
 	KindOutput           Kind = "output" // masked records

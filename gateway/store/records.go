@@ -56,7 +56,10 @@ func (s *Store) DeleteBefore(t time.Time) (int, error) {
 
 // Token is a stored token: only the SHA-256 of the secret is kept.
 type Token struct {
-	Hash     string    `json:"hash"` // "sha256:<hex>"
+	Hash string `json:"hash"` // "sha256:<hex>"
+	// Scram is the token's SCRAM-SHA-256 verifier (PostgreSQL's
+	// format), for PostgreSQL clients that authenticate with SCRAM.
+	Scram    string    `json:"scram,omitempty"`
 	Identity string    `json:"identity"`
 	Created  time.Time `json:"created"`
 	Expires  time.Time `json:"expires,omitzero"`
