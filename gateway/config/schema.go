@@ -104,7 +104,7 @@ type targetSchema struct {
 	HTTP     targetHTTPSchema `koanf:"http"`
 	SSH      targetSSHSchema  `koanf:"ssh"`
 	// AllowCleartext is any so a YAML string is reported, not coerced.
-	AllowCleartext any `koanf:"allow_cleartext"`
+	AllowCleartext any     `koanf:"allow_cleartext"`
 	ClientAuth     *string `koanf:"client_auth"`
 }
 

@@ -50,18 +50,18 @@ type conn struct {
 	q queue
 
 	// run's state.
-	scan     sqlscan.Session
-	cb       abi.CommandBuilder
-	stmts    map[string]bool   // prepared statements the backend may run
-	blocked  map[string]string // statement name -> why its Parse was refused
-	portals  map[string]bool
+	scan    sqlscan.Session
+	cb      abi.CommandBuilder
+	stmts   map[string]bool   // prepared statements the backend may run
+	blocked map[string]string // statement name -> why its Parse was refused
+	portals map[string]bool
 	// execs describes protocol-level statements for their execution
 	// events; unnamedFresh: the unnamed statement was just parsed, and its
 	// first Bind is the execution its command event already stands for.
 	execs        map[string]execEvent
 	unnamedFresh bool
-	skipping bool      // a refused extended-protocol message: ignore until Sync
-	copyPlan *copyPlan // set by check for an allowed COPY TO STDOUT to mask
+	skipping     bool      // a refused extended-protocol message: ignore until Sync
+	copyPlan     *copyPlan // set by check for an allowed COPY TO STDOUT to mask
 
 	// A command held for approval; CancelRequest ends the wait.
 	waitMu     sync.Mutex
