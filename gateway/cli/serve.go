@@ -329,7 +329,7 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 			opts := pgwire.Options{
 				Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
 				Store: st, Approvals: apr, DataDir: cfg.DataDir(), Logger: logger,
-				SyncReads:      cfg.Store().SyncReads, ClientAuth: t.ClientAuth,
+				SyncReads: cfg.Store().SyncReads, ClientAuth: t.ClientAuth,
 				AllowCleartext: t.AllowCleartext, UpstreamSSLMode: t.Upstream.SSLMode, UpstreamRootCert: t.Upstream.RootCert,
 			}
 			if t.TLSCert != "" {
