@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/internal/pgtest"
@@ -15,9 +16,11 @@ import (
 )
 
 // TestServePostgres runs `sluice serve` with a postgres target in front of
-// a real PostgreSQL and drives it with psql: rows come back masked, DROP
-// TABLE is refused with 42501, and the session is recorded and verifies
-// through the CLI.
+// a real PostgreSQL and drives it with psql, as the README's PostgreSQL
+// walkthrough does: rows come back masked, DROP TABLE is refused with
+// 42501, a DELETE without WHERE waits for `sluice approvals approve` and
+// then runs, and the session is recorded, verifies and replays through
+// the CLI.
 func TestServePostgres(t *testing.T) {
 	pg, err := pgtest.Start("sluice_owner", "Owner-Secret-91c2", "shop")
 	if err != nil {
@@ -47,14 +50,15 @@ func TestServePostgres(t *testing.T) {
 	}
 	dir := t.TempDir()
 	adminAddr, pgAddr := freePort(t), freePort(t)
-	const token = "ci-token-5b1e"
+	const token, reviewerToken = "ci-token-5b1e", "alice-token-77c0"
 	cfgPath := filepath.Join(dir, "sluice.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`data_dir: %s
 admin: {listen: %s}
 identities:
   - {name: ci-deploy, kind: service, token_hashes: [%s]}
+  - {name: alice, kind: human, roles: [reviewer], token_hashes: [%s]}
 plugins:
-  - {name: sql-guard, path: %s}
+  - {name: sql-guard, path: %s, config: {unbounded_write: approve}}
   - {name: mask, path: %s, config: {fields: [email]}}
 targets:
   - name: shop
@@ -63,7 +67,7 @@ targets:
     upstream: {address: %q, database: shop, user: sluice_owner, password: "${SHOP_PG_PASSWORD}", sslmode: disable}
     allow: [ci-deploy]
     plugins: [sql-guard, mask]
-`, filepath.Join(dir, "data"), adminAddr, auth.HashString(token),
+`, filepath.Join(dir, "data"), adminAddr, auth.HashString(token), auth.HashString(reviewerToken),
 		filepath.Join(root, "plugins/sql-guard/sql-guard.wasm"), filepath.Join(root, "sdk/go/example/json-field-mask.wasm"),
 		pgAddr, pg.Addr)), 0o644)
 	t.Setenv("SHOP_PG_PASSWORD", pg.Password)
@@ -80,6 +84,47 @@ targets:
 	}
 	if out, err := run(direct, pg.Password, `SELECT count(*) FROM customers`); err != nil || strings.TrimSpace(out) != "2" {
 		t.Fatalf("the table after the refused DROP: %v %s", err, out)
+	}
+	// A DELETE without WHERE waits for a reviewer; approved, it runs.
+	del := exec.Command(psql, via, "-X", "-v", "ON_ERROR_STOP=1", "-c", `DELETE FROM customers`)
+	del.Env = append(os.Environ(), "PGPASSWORD="+token, "PGCLIENTENCODING=UTF8", "PGCONNECT_TIMEOUT=10")
+	var delOut strings.Builder
+	del.Stdout, del.Stderr = &delOut, &delOut
+	if err := del.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reviewer := func(args ...string) (int, string, string) {
+		return run2(t, append(args, "--admin-url", adminAddr, "--token", reviewerToken)...)
+	}
+	var reqID string
+	for i := 0; reqID == "" && i < 300; i++ {
+		code, out, _ := reviewer("approvals", "list", "--json")
+		var reqs []struct {
+			ID      string `json:"id"`
+			State   string `json:"state"`
+			Command string `json:"command"`
+		}
+		if code == 0 && json.Unmarshal([]byte(out), &reqs) == nil {
+			for _, r := range reqs {
+				if r.State == "pending" && strings.Contains(r.Command, "DELETE") {
+					reqID = r.ID
+				}
+			}
+		}
+		if reqID == "" {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if reqID == "" {
+		del.Process.Kill()
+		del.Wait()
+		t.Fatalf("no pending approval for the DELETE; psql said:\n%s", delOut.String())
+	}
+	if code, out, errOut := reviewer("approvals", "approve", reqID, "--reason", "test data"); code != 0 {
+		t.Fatalf("approve: %d %s %s", code, out, errOut)
+	}
+	if err := del.Wait(); err != nil || !strings.Contains(delOut.String(), "DELETE 2") || !strings.Contains(delOut.String(), reqID) {
+		t.Fatalf("the approved DELETE: %v\n%s", err, delOut.String())
 	}
 	if out, err := run(via, "wrong-token", `SELECT 1`); err == nil || !strings.Contains(out, "authentication failed") {
 		t.Fatalf("bad token: %v\n%s", err, out)
@@ -104,6 +149,13 @@ targets:
 		}
 	}
 	code, replay, _ := run2(t, "sessions", "replay", infos[len(infos)-1].ID, "--admin-url", adminAddr, "--data-dir", data)
+	for _, info := range infos {
+		if _, r, _ := run2(t, "sessions", "replay", info.ID, "--admin-url", adminAddr, "--data-dir", data); strings.Contains(r, "DELETE FROM customers") {
+			if !strings.Contains(r, reqID) || !strings.Contains(r, "approve by alice") {
+				t.Errorf("the replay of the DELETE's session does not show the approval:\n%s", r)
+			}
+		}
+	}
 	if code != 0 || !strings.Contains(replay, "SELECT id, email FROM customers") {
 		t.Errorf("replay of the first session: %d\n%s", code, replay)
 	}
