@@ -35,7 +35,8 @@ type conn struct {
 	out []byte // client output not yet written
 
 	bc   net.Conn           // backend connection
-	fe   *pgproto3.Frontend // reads backend messages
+	fe   *pgproto3.Frontend // reads backend messages, through brd
+	brd  *backendReader     // holds back rows too large to read whole
 	bout []byte             // backend output not yet written (run only)
 
 	pid           uint32 // the client's cancel key, sluice's own

@@ -125,6 +125,14 @@
 //     command tags and errors, buffered. The backend's user and
 //     password reach neither the client (session_authorization is
 //     reported as the identity), the log nor the store.
+//   - Large rows: a DataRow over Options.MaxBufferedRow (8 MiB) is never
+//     read whole (bigrow.go). On a target without masking it streams
+//     through as it arrives; on a masked target its small fields are
+//     masked as usual and a large text field in 256 KiB chunks ending at
+//     line breaks, each with the column's name, spooled to an unlinked
+//     temporary file so the new length is known before the row is sent.
+//     A 100 MB field moves with a few MB of heap either way; the row is
+//     recorded as its size.
 //   - FunctionCall refused; client messages capped at
 //     Options.MaxMessageLen (FATAL 54000).
 //
@@ -139,7 +147,8 @@
 //     matches column names only (json-field-mask) does not see a value
 //     another way (an alias, pg_notify, a RAISE): that is what detectors
 //     (pii-mask) are for.
-//   - A backend message is read whole: a 100 MB field is held in memory.
+//   - A large field of a non-text type (json, bytea in binary, ...) on a
+//     masked target cannot be masked piecewise: it is sent as NULL.
 //   - SCRAM for the config's token_hashes (they are SHA-256 hashes, not
 //     verifiers): such tokens log in by password over TLS.
 //   - Upstream TLS is libpq's sslmode (Options.UpstreamSSLMode, default

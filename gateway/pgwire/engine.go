@@ -99,6 +99,11 @@ type Options struct {
 	// MaskBatchRows is the most rows per masking call (default
 	// DefaultMaskBatchRows).
 	MaskBatchRows int
+	// MaxBufferedRow is the largest DataRow read whole (default
+	// DefaultMaxBufferedRow); larger ones are streamed: passed through
+	// unmasked targets as they arrive, masked in chunks through a spool
+	// file on masked targets.
+	MaxBufferedRow int
 	// MaxRecordedRows caps the masked rows recorded per session (default
 	// DefaultMaxRecordedRows; negative: none recorded).
 	MaxRecordedRows int
@@ -140,6 +145,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.MaxMessageLen <= 0 {
 		o.MaxMessageLen = DefaultMaxMessageLen
+	}
+	if o.MaxBufferedRow <= 0 {
+		o.MaxBufferedRow = DefaultMaxBufferedRow
 	}
 	if o.MaskBatchRows <= 0 {
 		o.MaskBatchRows = DefaultMaskBatchRows

@@ -68,6 +68,7 @@ type envOptions struct {
 	guard, mask    bool
 	allowCleartext bool
 	clientAuth     string
+	maxBufferedRow int
 	maxMessageLen  int
 	// upstreamPassword replaces the backend password sluice holds.
 	upstreamPassword string
@@ -197,7 +198,7 @@ targets:
 			return *e.chain.Load(), nil
 		}, Store: e.st, Approvals: e.apr,
 		DataDir: t.TempDir(), AllowCleartext: o.allowCleartext, ClientAuth: o.clientAuth, UpstreamSSLMode: "disable",
-		MaxMessageLen: o.maxMessageLen, Logger: logger,
+		MaxMessageLen: o.maxMessageLen, MaxBufferedRow: o.maxBufferedRow, Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -177,7 +177,7 @@ type relayer struct {
 func (c *conn) relay() string {
 	r := &relayer{c: c, portals: map[string]*resultDesc{}}
 	for {
-		if c.fe.ReadBufferLen() == 0 {
+		if c.fe.ReadBufferLen() == 0 && !c.brd.buffered() {
 			// About to wait for the backend: what it sent so far goes out
 			// now, masked, so interactive results are not delayed.
 			if err := r.flushRows(); err != nil {
@@ -188,6 +188,12 @@ func (c *conn) relay() string {
 			}
 		}
 		msg, err := c.fe.Receive()
+		if errors.Is(err, errBigRow) {
+			if err := r.bigRow(c.brd.takeBig()); err != nil {
+				return r.fail(err)
+			}
+			continue
+		}
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return ""

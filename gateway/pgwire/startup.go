@@ -423,7 +423,16 @@ func (c *conn) startup(sm *pgproto3.StartupMessage) bool {
 		c.closeSession("backend unavailable")
 		return false
 	}
-	c.bc, c.fe = hc.Conn, hc.Frontend
+	if hc.Frontend.ReadBufferLen() != 0 {
+		// The backend said more than it should have before the first
+		// query: sluice cannot take over a stream in mid-message.
+		hc.Conn.Close()
+		c.fatal(codeConnectionFailure, "sluice could not connect to the database server")
+		c.closeSession("backend protocol error")
+		return false
+	}
+	c.bc, c.brd = hc.Conn, newBackendReader(hc.Conn, c.e.o.MaxBufferedRow)
+	c.fe = pgproto3.NewFrontend(c.brd, hc.Conn)
 	c.backendPID, c.backendSecret = hc.PID, hc.SecretKey
 	c.e.registerKey(c)
 	c.writeMsgs(&pgproto3.AuthenticationOk{})
