@@ -1,8 +1,8 @@
 // Package sshtest starts a real OpenSSH server (/usr/sbin/sshd) for tests:
 // a temp dir, a generated host key, a free port on loopback, and one
 // generated key (the one a gateway holds) authorized for the current
-// user. Tests of the SSH engine and of `sluice serve` share it; nothing
-// here is for production.
+// user; it serves the sftp subsystem (internal-sftp). Tests of the SSH
+// engine and of `sluice serve` share it; nothing here is for production.
 package sshtest
 
 import (
@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,6 +116,7 @@ KbdInteractiveAuthentication no
 AcceptEnv LANG LC_*
 AllowTcpForwarding no
 X11Forwarding no
+Subsystem sftp internal-sftp
 LogLevel VERBOSE
 `, port, host.File, filepath.Join(dir, "sshd.pid"), filepath.Join(dir, "authorized_keys"))
 	cfgFile := filepath.Join(dir, "sshd_config")
@@ -124,11 +126,16 @@ LogLevel VERBOSE
 	cmd := exec.Command(bin, "-D", "-e", "-f", cfgFile)
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
+	// sshd forks a process per connection (and the commands under it),
+	// which inherit its stderr: stop the whole group, and never wait
+	// long for a straggler to close the pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 		if t.Failed() {
 			t.Logf("sshd log:\n%s", logs.String())
