@@ -97,6 +97,10 @@ check: ## gofmt, go vet (both engines), go mod tidy with a diff gate
 bench: plugins ## run the benchmarks on both engines in one process (bench/run.sh; COUNT=5)
 	bench/run.sh
 
+.PHONY: bench-http
+bench-http: build plugins ## HTTP end to end: direct, nginx, sluice, sluice + pii-mask (bench/http.sh; needs nginx)
+	bench/http.sh
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

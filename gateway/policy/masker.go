@@ -104,15 +104,19 @@ func (t *Table) redactAll(redaction []byte) {
 	}
 }
 
-// valueArena hands out byte slices from 64 KiB chunks that are never
+// valueArena hands out byte slices from chunks that are never
 // reallocated, so slices stay valid while more are added; reset keeps the
-// chunks.
+// chunks. The first chunk is 4 KiB and each next one twice the last, up
+// to 64 KiB: a table of one small response does not cost 64 KiB.
 type valueArena struct {
 	chunks [][]byte
 	cur    int
 }
 
-const arenaChunk = 64 << 10
+const (
+	arenaChunk      = 64 << 10
+	arenaFirstChunk = 4 << 10
+)
 
 func (a *valueArena) reset() {
 	for i := range a.chunks {
@@ -127,7 +131,11 @@ func (a *valueArena) alloc(n int) []byte {
 	}
 	for {
 		if a.cur == len(a.chunks) {
-			a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+			size := arenaChunk
+			if len(a.chunks) < 4 {
+				size = min(arenaChunk, arenaFirstChunk<<len(a.chunks))
+			}
+			a.chunks = append(a.chunks, make([]byte, 0, size))
 		}
 		c := a.chunks[a.cur]
 		if len(c)+n <= cap(c) {

@@ -92,8 +92,9 @@ func (h *handoffReader) Read(p []byte) (int, error) {
 // the stream at the offending record, of which nothing is written.
 //
 // A batch holds BatchRecords records (up to one chunk more when input
-// arrives in bursts) or BatchBytes; a partial batch is written when no
-// input arrived for FlushAfter.
+// arrives in bursts) or BatchBytes, or whatever half of the reader's
+// chunks hold when input arrives in small reads; a partial batch is
+// written when no input arrived for FlushAfter.
 func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opts StreamOptions) (StreamStats, error) {
 	if opts.BatchRecords <= 0 {
 		opts.BatchRecords = DefaultBatchRecords
@@ -105,24 +106,26 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 		opts.FlushAfter = DefaultFlushAfter
 	}
 	src := &handoffReader{r: in}
-	br := bufio.NewReaderSize(src, sniffSize)
+	// The tokenizer buffers its input itself: a bufio.Reader in between
+	// is only for sniffing (64 KiB, and one more copy of every byte).
+	var rsrc io.Reader = src
 	if opts.Format == 0 {
+		br := bufio.NewReaderSize(src, sniffSize)
 		opts.Format = records.Sniff(sniffPrefix(br))
+		rsrc = br
 	}
 	st := StreamStats{Format: opts.Format}
-	rd := records.NewReader(br, opts.Format, opts.Records)
+	rd := records.NewReader(rsrc, opts.Format, opts.Records)
 	wr := records.NewWriter(out, opts.Format, opts.Records)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunkCap := min(64, opts.BatchRecords)
+	// The pool starts with nil chunks, allocated when first taken: a small
+	// body uses one or two chunks, not the whole pool.
 	pool := make(chan *chunk, 2*(opts.BatchRecords/chunkCap+2))
 	for i := 0; i < cap(pool); i++ {
-		c := &chunk{slots: make([]*slot, chunkCap)}
-		for j := range c.slots {
-			c.slots[j] = &slot{}
-		}
-		pool <- c
+		pool <- nil
 	}
 	chunks := make(chan *chunk, cap(pool))
 	go func() {
@@ -152,6 +155,12 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 		take := func() bool {
 			select {
 			case cur = <-pool:
+				if cur == nil {
+					cur = &chunk{slots: make([]*slot, chunkCap)}
+					for j := range cur.slots {
+						cur.slots[j] = &slot{}
+					}
+				}
 				cur.n, cur.newCols, cur.err = 0, cur.newCols[:0], nil
 				return true
 			case <-ctx.Done():
@@ -258,7 +267,13 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 			}
 			return st, errors.Join(append(failed, c.err)...)
 		}
-		if len(batch) >= opts.BatchRecords || bytes >= opts.BatchBytes {
+		// Input that arrives in small reads (a chunked upstream body, a
+		// pipe) is handed over in partial chunks, so the batch may hold
+		// most of the pool before it has BatchRecords records: past half
+		// the pool, the reader would soon wait for a free chunk while
+		// this loop waits for records, until FlushAfter. Flushing there
+		// keeps the other half for the reader.
+		if len(batch) >= opts.BatchRecords || bytes >= opts.BatchBytes || len(held) >= cap(pool)/2 {
 			if err := flush(); err != nil {
 				return st, err
 			}
