@@ -421,7 +421,7 @@ func newHTTPEngine(cfg *config.Config, t config.Target, current *atomic.Pointer[
 	c := t.Upstream.Credential
 	opts := httpgw.Options{
 		Target: t, Config: current.Load, Auth: authn, Chain: chainFor(host, current, t.Name),
-		Store: st, Approvals: apr, Logger: logger,
+		Store: st, Approvals: apr, Logger: logger, SyncReads: cfg.Store().SyncReads,
 		Credential:         httpgw.Credential{Kind: c.Kind, Header: c.Header, Env: c.Env, File: c.File},
 		UnknownContentType: t.HTTP.UnknownContentType, MaskRequestBody: t.HTTP.MaskRequestBody,
 		ApprovalWait: t.HTTP.ApprovalWait, MaxRequestBody: t.HTTP.MaxRequestBody,

@@ -23,7 +23,8 @@
 //	  |                               | 3. policy.Chain.Evaluate(http command: |
 //	  |                               |    method, path, query, header.NAME)   |
 //	  |                               |    block: 403 {error,reason,request_id}|
-//	  |                               | 4. command event, durable (store)      |
+//	  |                               | 4. command event (store): synced first;|
+//	  |                               |    GET/HEAD/OPTIONS group-synced       |
 //	  |                               | 5. approve: held up to ApprovalWait,   |
 //	  |                               |    then 202 {approval_id} Retry-After  |
 //	  |                               | 6. forward: client Authorization and   |

@@ -71,6 +71,11 @@ const (
 
 // Options configure an Engine. Target, Auth and Store are required.
 type Options struct {
+	// SyncReads syncs the record of a GET, HEAD or OPTIONS request before
+	// forwarding it, like every other request (store.sync_reads). False:
+	// such records are written at once and synced in a group within the
+	// store's SyncInterval (store.Session.Written).
+	SyncReads bool
 	// Target is the http target this engine serves: name, listen address,
 	// upstream (host:port, or an http:// or https:// URL whose path is a
 	// prefix of every forwarded path), allow list and plugins.

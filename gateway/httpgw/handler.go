@@ -128,7 +128,17 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 		reply(ctx, fasthttp.StatusForbidden, errorBody{Error: "blocked by policy", Reason: verdict.Reason, RequestID: rid})
 		return
 	}
-	if ev.Verdict != "" && !e.durable(ctx, sess, ev) {
+	if readOnly(method) && ev.Grant == "" && !e.o.SyncReads && !isWebSocket(ctx) {
+		// A safe method (RFC 9110 §9.2.1) changes nothing on a server
+		// that follows HTTP: its record is written now and synced with
+		// the next group, as pgwire does for SELECTs.
+		if _, err := sess.Written(store.KindCommand, mustJSON(ev)); err != nil {
+			e.log.Error("httpgw: cannot record the request: refusing it", "request_id", ev.RequestID, "err", err)
+			reply(ctx, fasthttp.StatusServiceUnavailable, errorBody{Error: "sluice cannot record this request now; try again later", RequestID: ev.RequestID})
+			ctx.SetConnectionClose()
+			return
+		}
+	} else if ev.Verdict != "" && !e.durable(ctx, sess, ev) {
 		return
 	}
 
@@ -184,6 +194,11 @@ func (e *Engine) authenticate(tok string) (auth.Result, error) {
 		}
 	}
 	return auth.Result{}, fmt.Errorf("%w: oidc: rule names identity %q, which is not in the config", auth.ErrDenied, name)
+}
+
+// readOnly reports whether method is one HTTP defines as safe.
+func readOnly(method string) bool {
+	return method == "GET" || method == "HEAD" || method == "OPTIONS"
 }
 
 // durable records the command before sluice acts on it; when it cannot,
