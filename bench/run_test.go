@@ -5,13 +5,15 @@ import (
 	"testing"
 )
 
-// TestRunScriptParses checks run.sh's syntax without running it.
+// TestRunScriptParses checks the scripts' syntax without running them.
 func TestRunScriptParses(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
 	}
-	if out, err := exec.Command(bash, "-n", "run.sh").CombinedOutput(); err != nil {
-		t.Fatalf("bash -n run.sh: %v\n%s", err, out)
+	for _, s := range []string{"run.sh", "pg.sh", "http.sh", "ssh.sh"} {
+		if out, err := exec.Command(bash, "-n", s).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v\n%s", s, err, out)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +17,8 @@ import (
 // TestServeSSH runs `sluice serve` with an ssh target in front of a real
 // sshd and drives it with the OpenSSH client and the job's own key:
 // output is masked, a privileged command is refused with exit status 126
-// and never runs, and the session is recorded.
+// and never runs, and the session is recorded. The held key comes from
+// upstream.key_env; a certificate of ssh.user_ca logs in too.
 func TestServeSSH(t *testing.T) {
 	sshBin, err := exec.LookPath("ssh")
 	if err != nil {
@@ -31,6 +33,15 @@ func TestServeSSH(t *testing.T) {
 	}
 	dir := t.TempDir()
 	job := sshtest.NewKey(t, dir, "job_key")
+	ca := sshtest.NewKey(t, dir, "user_ca")
+	certJob := sshtest.NewKey(t, dir, "cert_job_key")
+	cert := &ssh.Certificate{Key: certJob.Signer.PublicKey(), CertType: ssh.UserCert, KeyId: "job-42",
+		ValidPrincipals: []string{"ci-deploy"}, ValidBefore: ssh.CertTimeInfinity}
+	if err := cert.SignCert(rand.Reader, ca.Signer); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(certJob.File+"-cert.pub", ssh.MarshalAuthorizedKey(cert), 0o644)
+	t.Setenv("WEB1_HELD_KEY", string(up.Key.PEM))
 	export := filepath.Join(dir, "export.ndjson")
 	os.WriteFile(export, []byte("{\"id\":1,\"email\":\"ann@example.com\"}\n{\"id\":2,\"email\":\"bob@example.org\"}\n"), 0o644)
 	marker := filepath.Join(dir, "ran")
@@ -47,17 +58,18 @@ targets:
   - name: web1
     protocol: ssh
     listen: %s
-    upstream: {address: %q, user: %s, key_file: %s, host_key_fingerprint: %q}
+    upstream: {address: %q, user: %s, key_env: WEB1_HELD_KEY, host_key_fingerprint: %q}
     allow: [ci-deploy]
     plugins: [shell-guard, pii-mask]
+    ssh: {user_ca: [%q], max_channels: 2, idle_timeout: 10m, keepalive_interval: 5s}
 `, filepath.Join(dir, "data"), adminAddr, job.Authorized,
 		filepath.Join(root, "plugins/shell-guard/shell-guard.wasm"), filepath.Join(root, "plugins/pii-mask/pii-mask.wasm"),
-		sshAddr, up.Addr, up.User, up.Key.File, ssh.FingerprintSHA256(up.HostKey))), 0o644)
+		sshAddr, up.Addr, up.User, ssh.FingerprintSHA256(up.HostKey), ca.Authorized)), 0o644)
 	logs := startServe(t, cfgPath)
 
 	port := strings.Split(sshAddr, ":")[1]
-	run := func(command string) (string, int) {
-		cmd := exec.Command(sshBin, "-F", "/dev/null", "-p", port, "-i", job.File, "-o", "IdentitiesOnly=yes",
+	runAs := func(key, command string) (string, int) {
+		cmd := exec.Command(sshBin, "-F", "/dev/null", "-p", port, "-i", key, "-o", "IdentitiesOnly=yes",
 			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
 			"-o", "LogLevel=ERROR", "ci-deploy@127.0.0.1", command)
 		out, err := cmd.CombinedOutput()
@@ -69,6 +81,7 @@ targets:
 		}
 		return string(out), code
 	}
+	run := func(command string) (string, int) { return runAs(job.File, command) }
 	out, code := run("cat " + export)
 	if code != 0 || strings.Contains(out, "@example") || !strings.Contains(out, `"id":2`) {
 		t.Fatalf("masked cat: %d\n%s", code, out)
@@ -79,6 +92,9 @@ targets:
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the refused command ran upstream")
+	}
+	if out, code := runAs(certJob.File, "echo cert-ok"); code != 0 || out != "cert-ok\n" {
+		t.Fatalf("certificate login: %d\n%s", code, out)
 	}
 	if strings.Contains(logs.String(), string(up.Key.PEM)) {
 		t.Fatal("the held key is in the gateway's log")

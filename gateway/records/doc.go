@@ -14,6 +14,9 @@
 //   - FormatCSV: RFC 4180 rows; by default the first row is a header that
 //     names the columns and is passed through, never masked.
 //   - FormatText: each line is a record with one field.
+//   - FormatLines: line by line, a JSON object line is an NDJSON record and
+//     any other line a FormatText record (a command's mixed output); it
+//     never fails on syntax.
 //
 // A field is a leaf value (string, number, bool, null) under a column of
 // the stream's Schema: a JSON path such as `items[].email`, a CSV header

@@ -33,6 +33,12 @@ const (
 	// FormatCSV: RFC 4180 rows, CRLF or LF, with the header handling of
 	// Options.CSVNoHeader. An empty line is a record without fields.
 	FormatCSV
+	// FormatLines: line by line, a line that is one JSON object is an
+	// NDJSON record, any other line a FormatText record (column "line"),
+	// for output that mixes the two (a command's stdout). Never a syntax
+	// error: a line that is not JSON is text. The records' own format
+	// says which each one is.
+	FormatLines
 )
 
 // ParseFormat parses a format name: "text", "json", "ndjson" (or its
@@ -62,6 +68,8 @@ func (f Format) String() string {
 		return "ndjson"
 	case FormatCSV:
 		return "csv"
+	case FormatLines:
+		return "lines"
 	}
 	return "format(" + strconv.Itoa(int(f)) + ")"
 }

@@ -329,7 +329,7 @@ func TestMaxRecordSize(t *testing.T) {
 	opts := Options{MaxRecordSize: 64}
 	line := `{"k":"` + strings.Repeat("x", 50) + `"}` + "\n" // 59 bytes
 	long := `{"k":"` + strings.Repeat("x", 70) + `"}` + "\n"
-	for _, f := range []Format{FormatNDJSON, FormatJSON, FormatText, FormatCSV} {
+	for _, f := range []Format{FormatNDJSON, FormatJSON, FormatText, FormatCSV, FormatLines} {
 		t.Run(f.String(), func(t *testing.T) {
 			in := line + line + line
 			if f == FormatCSV {

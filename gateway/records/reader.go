@@ -32,14 +32,14 @@ func NewReader(r io.Reader, f Format, opts Options) Reader {
 	rd.opts, rd.err = opts.normalize()
 	if rd.err == nil {
 		switch f {
-		case FormatText, FormatJSON, FormatNDJSON, FormatCSV:
+		case FormatText, FormatJSON, FormatNDJSON, FormatCSV, FormatLines:
 		default:
 			rd.err = fmt.Errorf("records: unknown format %d", uint8(f))
 		}
 	}
 	rd.schema.max = rd.opts.MaxColumns
 	rd.tok.schema = &rd.schema
-	if f == FormatText {
+	if f == FormatText || f == FormatLines {
 		rd.schema.add("line")
 	}
 	rd.rec.format = f
@@ -96,6 +96,8 @@ func (rd *reader) Next() (*Record, error) {
 		err = rd.nextCSV()
 	case FormatJSON:
 		err = rd.nextJSON()
+	case FormatLines:
+		err = rd.nextLine()
 	}
 	if err != nil {
 		rd.err = err
@@ -268,6 +270,37 @@ func (rd *reader) nextNDJSON() error {
 		}
 	}
 	rd.setRecord(line, rd.tok.fields, lineNo)
+	return nil
+}
+
+// nextLine: a line that is one JSON object is an NDJSON record; any other
+// line (a JSON object cut short, a log line starting with "{", a schema
+// with too many columns) is a text record, so nothing is ever an error.
+// Columns a failed object added stay in the schema, unused.
+func (rd *reader) nextLine() error {
+	line, err := rd.readLine()
+	if err != nil {
+		return err
+	}
+	lineNo := rd.line
+	rd.line++
+	body := trimEOL(line)
+	start := 0
+	if lineNo == 1 && bytes.HasPrefix(body, []byte(bom)) {
+		start = len(bom)
+	}
+	if pos := skipSpace(body, start); pos < len(body) && body[pos] == '{' {
+		rd.tok.reset("")
+		end, err := rd.tok.value(body, pos, 0, true)
+		if err == nil && skipSpace(body, end) == len(body) {
+			rd.setRecord(line, rd.tok.fields, lineNo)
+			rd.rec.format = FormatNDJSON
+			return nil
+		}
+	}
+	rd.tok.fields = append(rd.tok.fields[:0], Field{Column: 0, Kind: KindString, Value: body, start: 0, end: int32(len(body))})
+	rd.setRecord(line, rd.tok.fields, lineNo)
+	rd.rec.format = FormatText
 	return nil
 }
 

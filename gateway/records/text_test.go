@@ -67,3 +67,35 @@ func (o oneByteReaderN) Read(p []byte) (int, error) {
 	}
 	return o.r.Read(p)
 }
+
+// TestLines: FormatLines reads a JSON object line as an NDJSON record and
+// any other line as text, never failing; edits re-encode each by its own
+// format, and unedited input round-trips byte for byte.
+func TestLines(t *testing.T) {
+	in := "starting\n{\"id\":1,\"email\":\"ann@example.com\"}\r\n{not json\n[1,2]\n  {\"id\":2,\"email\":\"b\\\"o@example.org\"}  \n\xff\x00 binary\n{\"cut\":"
+	recs, s, err := readAll(FormatLines, in, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`line:string="starting"`, `id:number="1" email:string="ann@example.com"`, `line:string="{not json"`,
+		`line:string="[1,2]"`, `id:number="2" email:string="b\"o@example.org"`, `line:string="\xff\x00 binary"`, `line:string="{\"cut\":"`}
+	if got := fieldsOf(recs); !slices.Equal(got, want) {
+		t.Errorf("fields:\n got %q\nwant %q", got, want)
+	}
+	if out, err := rewrite(FormatLines, in, Options{}, nil); err != nil || out != in {
+		t.Errorf("round trip: %q, %v", out, err)
+	}
+	out, err := rewrite(FormatLines, in, Options{}, func(i int, rec *Record) []Edit {
+		if f := fieldNamed(s, rec, "email"); f >= 0 {
+			return []Edit{{Op: EditReplace, Field: f, Data: []byte(`m"x`)}}
+		}
+		if strings.HasPrefix(string(rec.Raw), "starting") {
+			return []Edit{{Op: EditReplaceRange, Field: 0, Off: 0, Len: 5, Data: []byte("STA")}}
+		}
+		return nil
+	})
+	wantOut := strings.NewReplacer(`"ann@example.com"`, `"m\"x"`, `"b\"o@example.org"`, `"m\"x"`, "starting", "STAing").Replace(in)
+	if err != nil || out != wantOut {
+		t.Errorf("edited:\n got %q\nwant %q (%v)", out, wantOut, err)
+	}
+}

@@ -42,7 +42,7 @@ func NewWriter(w io.Writer, f Format, opts Options) Writer {
 	wr.comma = o.CSVComma
 	if wr.err == nil {
 		switch f {
-		case FormatText, FormatJSON, FormatNDJSON, FormatCSV:
+		case FormatText, FormatJSON, FormatNDJSON, FormatCSV, FormatLines:
 		default:
 			wr.err = fmt.Errorf("records: unknown format %d", uint8(f))
 		}
@@ -67,7 +67,8 @@ func (w *writer) Write(rec *Record, edits []Edit) error {
 	if w.err != nil {
 		return w.err
 	}
-	if rec.format != 0 && family(rec.format) != family(w.format) {
+	if rec.format != 0 && family(rec.format) != family(w.format) &&
+		(w.format != FormatLines || (rec.format != FormatText && rec.format != FormatNDJSON)) {
 		return fmt.Errorf("records: %s record passed to %s writer", rec.format, w.format)
 	}
 	drop, err := w.prepare(rec, edits)
@@ -226,7 +227,11 @@ func (w *writer) appendRecord(dst []byte, rec *Record) []byte {
 		f := &rec.Fields[w.edits[i].Field]
 		dst = append(dst, rec.Raw[last:f.start]...)
 		edits := w.edits[i:j]
-		switch w.format {
+		format := w.format
+		if format == FormatLines {
+			format = rec.format
+		}
+		switch format {
 		case FormatJSON, FormatNDJSON:
 			dst = w.appendJSONEdited(dst, rec.Raw[f.start:f.end], f, edits)
 		case FormatCSV:

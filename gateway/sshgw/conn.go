@@ -38,10 +38,13 @@ type conn struct {
 
 	upMu sync.Mutex
 	up   *ssh.Client
+	lost map[*ssh.Client]string // upstreams given up (keepalives), why
 
-	chMu  sync.Mutex
-	chans int
-	wg    sync.WaitGroup
+	chMu      sync.Mutex
+	chans     int
+	open      map[*session]struct{} // sessions to tell when sluice ends the connection
+	endReason string                // why sluice ended it (timeouts); "" the client left
+	wg        sync.WaitGroup
 }
 
 // authAttempt is one refused authentication attempt, for the recording.
@@ -216,7 +219,8 @@ func (e *Engine) serveConn(nc net.Conn) {
 	t := e.target()
 	var log authLog
 	nc.SetDeadline(time.Now().Add(e.o.HandshakeTimeout))
-	sc, chans, reqs, err := ssh.NewServerConn(nc, e.serverConfig(t, &log))
+	ac := newActivityConn(nc)
+	sc, chans, reqs, err := ssh.NewServerConn(ac, e.serverConfig(t, &log))
 	if err != nil {
 		if attempts := log.list(); len(attempts) > 0 {
 			e.authFailed(addr, attempts)
@@ -257,6 +261,9 @@ func (e *Engine) serveConn(nc net.Conn) {
 	}
 	e.log.Info("sshgw: session started", "identity", c.identity, "client", addr, "method", method, "session", sess.ID().String())
 	go c.globalRequests(reqs)
+	if e.o.IdleTimeout > 0 || e.o.SessionTimeout > 0 {
+		go c.watchTimeouts(ac)
+	}
 	for nch := range chans {
 		c.channel(nch)
 	}
@@ -272,6 +279,11 @@ func (e *Engine) serveConn(nc net.Conn) {
 	c.upMu.Unlock()
 	c.wg.Wait()
 	reason := "client disconnected"
+	c.chMu.Lock()
+	if c.endReason != "" {
+		reason = c.endReason
+	}
+	c.chMu.Unlock()
 	if e.ctx.Err() != nil {
 		reason = "gateway shutting down"
 	}
@@ -381,5 +393,9 @@ func (c *conn) upstream() (*ssh.Client, error) {
 		return nil, errors.New("client gone")
 	}
 	c.up = up
+	if c.e.o.KeepaliveInterval > 0 {
+		c.wg.Add(1)
+		go c.keepalive(up)
+	}
 	return up, nil
 }

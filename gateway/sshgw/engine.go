@@ -40,6 +40,9 @@ const (
 	// DefaultMaxAuthTries is how many authentication attempts a client
 	// gets per connection (OpenSSH's MaxAuthTries is 6).
 	DefaultMaxAuthTries = 6
+	// DefaultKeepaliveCountMax is how many upstream keepalives may go
+	// unanswered (OpenSSH's ServerAliveCountMax is 3).
+	DefaultKeepaliveCountMax = 3
 	// DefaultMaxRecordedOutput caps the masked output recorded per stream
 	// (stdout, stderr) of one command; the store's session quota caps the
 	// session as well.
@@ -105,6 +108,11 @@ type Options struct {
 	// UpstreamKeyFile is an OpenSSH private key file (unencrypted), read
 	// at New, when UpstreamKey is nil.
 	UpstreamKeyFile string
+	// UpstreamKeyEnv names an environment variable holding the private
+	// key (PEM, unencrypted), read at New, when UpstreamKey and
+	// UpstreamKeyFile are not given: a CI secret. Unset, empty or not a
+	// key is an error of New; its value is never logged.
+	UpstreamKeyEnv string
 	// UpstreamKnownHosts is an OpenSSH known_hosts file that must list
 	// the upstream's host key.
 	UpstreamKnownHosts string
@@ -124,6 +132,23 @@ type Options struct {
 	// MaxRecordedOutput caps the recorded masked output per stream and
 	// command (default DefaultMaxRecordedOutput; negative: none).
 	MaxRecordedOutput int
+	// IdleTimeout closes a client connection on which no bytes went
+	// either way for this long (client keepalives count). 0: never.
+	IdleTimeout time.Duration
+	// SessionTimeout closes a client connection this long after it
+	// authenticated. 0: never.
+	SessionTimeout time.Duration
+	// KeepaliveInterval is how often keepalive@openssh.com goes to the
+	// upstream while its connection is open. 0: never.
+	KeepaliveInterval time.Duration
+	// KeepaliveCountMax is how many keepalive intervals may pass without
+	// an answer before the upstream connection is given up (default
+	// DefaultKeepaliveCountMax), as OpenSSH's ServerAliveCountMax.
+	KeepaliveCountMax int
+	// PassBinaryOutput lets output chunks that are not text (a NUL byte,
+	// or not UTF-8) reach the client unmasked, recorded by size only.
+	// False: every byte is masked as text lines (lossless for text).
+	PassBinaryOutput bool
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -167,6 +192,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.MaxChannels <= 0 {
 		o.MaxChannels = DefaultMaxChannels
+	}
+	if o.KeepaliveCountMax <= 0 {
+		o.KeepaliveCountMax = DefaultKeepaliveCountMax
 	}
 	if o.MaxRecordedOutput == 0 {
 		o.MaxRecordedOutput = DefaultMaxRecordedOutput

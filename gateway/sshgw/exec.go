@@ -17,7 +17,6 @@ import (
 	"github.com/sluicegw/sluice/abi"
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/policy"
-	"github.com/sluicegw/sluice/gateway/records"
 	"github.com/sluicegw/sluice/gateway/shellscan"
 	"github.com/sluicegw/sluice/gateway/store"
 )
@@ -41,7 +40,8 @@ type commandEvent struct {
 type outputEvent struct {
 	Stream     string `json:"stream,omitempty"` // stdout, stderr
 	Text       string `json:"text,omitempty"`
-	Bytes      int64  `json:"bytes,omitempty"` // masked bytes sent to the client
+	Bytes      int64  `json:"bytes,omitempty"`  // bytes sent to the client
+	Binary     int64  `json:"binary,omitempty"` // of which binary, passed unmasked and not in Text
 	Truncated  bool   `json:"truncated,omitempty"`
 	Withheld   int64  `json:"withheld,omitempty"` // bytes not sent: masking stopped
 	Error      string `json:"error,omitempty"`
@@ -268,17 +268,7 @@ func (s *session) run(ctx context.Context, cmd string, chain policy.Chain) exitR
 	go pump(0, stdout, s.ch)
 	go pump(1, stderr, s.ch.Stderr())
 	wg.Wait()
-	werr := us.Wait()
-	r := exitResult{}
-	var ee *ssh.ExitError
-	switch {
-	case werr == nil:
-	case errors.As(werr, &ee):
-		r.status, r.signal = uint32(ee.ExitStatus()), ee.Signal()
-	default:
-		// ExitMissingError, or the channel went away.
-		r.none = true
-	}
+	r := s.upstreamExit(up, us.Wait())
 	for i := range outs {
 		if outs[i].Bytes > 0 || outs[i].Withheld > 0 || outs[i].Error != "" {
 			c.sess.Append(store.KindOutput, mustJSON(outs[i]))
@@ -305,17 +295,15 @@ func (s *session) pump(ctx context.Context, masker *policy.Masker, ev outputEven
 	rec := &capped{max: s.c.e.o.MaxRecordedOutput}
 	cw := &countWriter{w: io.MultiWriter(dst, rec)}
 	var err error
-	if masker.Active() {
-		var stats policy.StreamStats
-		stats, err = policy.MaskStream(ctx, masker, src, cw, policy.StreamOptions{Format: records.FormatText})
-		if err != nil && stats.FailedBatches > 0 {
-			// A plugin failed; its fail mode was applied and the stream
-			// went on to the end.
-			s.c.e.log.Warn("sshgw: plugin failure while masking output", "identity", s.c.identity, "err", err)
-			err = nil
-		}
-	} else {
+	switch {
+	case !masker.Active():
 		_, err = io.Copy(cw, src)
+	case s.c.e.o.PassBinaryOutput:
+		// Binary chunks go to the client as they are, counted, not
+		// recorded.
+		ev.Binary, err = s.maskPassBinary(ctx, masker, src, cw, dst)
+	default:
+		err = s.maskOutput(ctx, masker, src, cw)
 	}
 	if err != nil {
 		ev.Error = err.Error()
@@ -327,7 +315,7 @@ func (s *session) pump(ctx context.Context, masker *policy.Masker, ev outputEven
 			s.stderr(fmt.Sprintf("sluice: %d bytes of %s withheld: they could not be masked (%v)", n, ev.Stream, err))
 		}
 	}
-	ev.Bytes = cw.n
+	ev.Bytes = cw.n + ev.Binary
 	ev.Text = rec.b.String()
 	ev.Truncated = rec.cut
 	return ev

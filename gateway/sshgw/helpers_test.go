@@ -350,7 +350,7 @@ func hasEvent(evs []string, parts ...string) bool {
 // goClient logs in as ci with its key through x/crypto/ssh, for what the
 // OpenSSH client cannot be made to ask for in a test (forwarding
 // requests on an open connection).
-func (g *gateway) goClient(t *testing.T) *ssh.Client {
+func (g *gateway) goClient(t testing.TB) *ssh.Client {
 	t.Helper()
 	c, err := ssh.Dial("tcp", g.addr, &ssh.ClientConfig{User: "ci", Auth: []ssh.AuthMethod{ssh.PublicKeys(g.client.Signer)},
 		HostKeyCallback: ssh.FixedHostKey(g.e.HostKey()), Timeout: 20 * time.Second})

@@ -60,6 +60,8 @@ type session struct {
 // (signals).
 func (c *conn) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	s := &session{c: c, ch: ch}
+	c.track(s)
+	defer c.untrack(s)
 	ctx, cancel := context.WithCancel(c.ctx)
 	var run sync.WaitGroup
 	for req := range reqs {
@@ -116,6 +118,14 @@ func (s *session) request(ctx context.Context, req *ssh.Request, run *sync.WaitG
 		if ssh.Unmarshal(req.Payload, &p) != nil || !s.start() {
 			return false
 		}
+		if p.Name == "sftp" && s.c.target.SSH.SFTP.Enabled {
+			run.Add(1)
+			go func() {
+				defer run.Done()
+				s.finish(s.sftp(ctx))
+			}()
+			return true
+		}
 		s.refuse(ctx, run, "subsystem "+p.Name, fmt.Sprintf("sluice: subsystem %q is not enabled on this target", p.Name))
 		return true
 	case "pty-req":
@@ -123,7 +133,9 @@ func (s *session) request(ctx context.Context, req *ssh.Request, run *sync.WaitG
 		if ssh.Unmarshal(req.Payload, &p) != nil || s.isStarted() {
 			return false
 		}
+		s.mu.Lock() // expire reads it from another goroutine
 		s.pty = &p
+		s.mu.Unlock()
 		return true
 	case "window-change":
 		var p windowPayload

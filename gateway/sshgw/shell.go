@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/sluicegw/sluice/abi"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
@@ -118,16 +116,7 @@ func (s *session) shell(ctx context.Context) exitResult {
 		s.pump(ctx, policy.NewMasker(chain), outputEvent{Stream: "stderr"}, stderr, s.ch.Stderr())
 	}()
 	wg.Wait()
-	werr := us.Wait()
-	r := exitResult{}
-	var ee *ssh.ExitError
-	switch {
-	case werr == nil:
-	case errors.As(werr, &ee):
-		r.status, r.signal = uint32(ee.ExitStatus()), ee.Signal()
-	default:
-		r.none = true
-	}
+	r := s.upstreamExit(up, us.Wait())
 	end := outputEvent{ExitSignal: r.signal}
 	if !r.none && r.signal == "" {
 		st := int(r.status)

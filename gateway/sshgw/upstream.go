@@ -40,6 +40,17 @@ func upstreamConfig(o Options) (*ssh.ClientConfig, error) {
 			return nil, fmt.Errorf("upstream key %s: %w", o.UpstreamKeyFile, err)
 		}
 	}
+	if signer == nil && o.UpstreamKeyFile == "" && o.UpstreamKeyEnv != "" {
+		v, ok := os.LookupEnv(o.UpstreamKeyEnv)
+		if !ok || strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("upstream key: environment variable %s is not set or empty", o.UpstreamKeyEnv)
+		}
+		var err error
+		if signer, err = ssh.ParsePrivateKey([]byte(v)); err != nil {
+			// The variable's value never reaches the message.
+			return nil, fmt.Errorf("upstream key from environment variable %s: %w", o.UpstreamKeyEnv, err)
+		}
+	}
 	if signer != nil {
 		cc.Auth = append(cc.Auth, ssh.PublicKeys(signer))
 	}
@@ -47,7 +58,7 @@ func upstreamConfig(o Options) (*ssh.ClientConfig, error) {
 		cc.Auth = append(cc.Auth, ssh.Password(up.Password))
 	}
 	if len(cc.Auth) == 0 {
-		return nil, errors.New("no upstream credential: set an upstream key (Options.UpstreamKey or UpstreamKeyFile) or upstream.password")
+		return nil, errors.New("no upstream credential: set an upstream key (Options.UpstreamKey, UpstreamKeyFile or UpstreamKeyEnv) or upstream.password")
 	}
 	switch {
 	case o.UpstreamKnownHosts != "" && o.UpstreamHostKeyFingerprint != "":
