@@ -2,22 +2,30 @@ package cli
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/internal/sshtest"
+	"github.com/sluicegw/sluice/gateway/store"
 )
 
 // TestServeSSH runs `sluice serve` with an ssh target in front of a real
-// sshd and drives it with the OpenSSH client and the job's own key:
-// output is masked, a privileged command is refused with exit status 126
-// and never runs, and the session is recorded. The held key comes from
+// sshd and drives it with the OpenSSH client and the job's own key, as
+// the README's SSH walkthrough does: output is masked, a privileged
+// command is refused with exit status 126 and never runs, a command
+// outside the allow list waits for `sluice approvals approve` and then
+// runs, an interactive shell is recorded and played back by `sluice
+// sessions replay`, and the sessions are listed. The held key comes from
 // upstream.key_env; a certificate of ssh.user_ca logs in too.
 func TestServeSSH(t *testing.T) {
 	sshBin, err := exec.LookPath("ssh")
@@ -46,13 +54,15 @@ func TestServeSSH(t *testing.T) {
 	os.WriteFile(export, []byte("{\"id\":1,\"email\":\"ann@example.com\"}\n{\"id\":2,\"email\":\"bob@example.org\"}\n"), 0o644)
 	marker := filepath.Join(dir, "ran")
 	adminAddr, sshAddr := freePort(t), freePort(t)
+	const reviewerToken = "alice-token-3f9a"
 	cfgPath := filepath.Join(dir, "sluice.yaml")
 	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`data_dir: %s
 admin: {listen: %s}
 identities:
   - {name: ci-deploy, kind: service, ssh_keys: [%q]}
+  - {name: alice, kind: human, roles: [reviewer], token_hashes: [%s]}
 plugins:
-  - {name: shell-guard, path: %s}
+  - {name: shell-guard, path: %s, config: {allow_commands: [cat, echo, sudo, exit], not_allowed: approve}}
   - {name: pii-mask, path: %s}
 targets:
   - name: web1
@@ -62,7 +72,7 @@ targets:
     allow: [ci-deploy]
     plugins: [shell-guard, pii-mask]
     ssh: {user_ca: [%q], max_channels: 2, idle_timeout: 10m, keepalive_interval: 5s}
-`, filepath.Join(dir, "data"), adminAddr, job.Authorized,
+`, filepath.Join(dir, "data"), adminAddr, job.Authorized, auth.HashString(reviewerToken),
 		filepath.Join(root, "plugins/shell-guard/shell-guard.wasm"), filepath.Join(root, "plugins/pii-mask/pii-mask.wasm"),
 		sshAddr, up.Addr, up.User, ssh.FingerprintSHA256(up.HostKey), ca.Authorized)), 0o644)
 	logs := startServe(t, cfgPath)
@@ -99,8 +109,87 @@ targets:
 	if strings.Contains(logs.String(), string(up.Key.PEM)) {
 		t.Fatal("the held key is in the gateway's log")
 	}
+
+	// A command outside the allow list waits for a reviewer, who approves
+	// it with the CLI; then it runs.
+	held := exec.Command(sshBin, "-F", "/dev/null", "-p", port, "-i", job.File, "-o", "IdentitiesOnly=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+		"-o", "LogLevel=ERROR", "ci-deploy@127.0.0.1", "printf released")
+	var heldOut syncBuffer
+	held.Stdout, held.Stderr = &heldOut, &heldOut
+	if err := held.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reqID := ""
+	idRE := regexp.MustCompile(`request ([0-9a-f]{16,})`)
+	for deadline := time.Now().Add(20 * time.Second); reqID == ""; time.Sleep(50 * time.Millisecond) {
+		if m := idRE.FindStringSubmatch(heldOut.String()); m != nil && strings.Contains(heldOut.String(), "sluice approvals approve") {
+			reqID = m[1]
+		} else if time.Now().After(deadline) {
+			held.Process.Kill()
+			held.Wait()
+			t.Fatalf("no approval request on stderr: %q", heldOut.String())
+		}
+	}
+	if code, out, errOut := run2(t, "approvals", "approve", reqID, "--reason", "release window", "--admin-url", adminAddr, "--token", reviewerToken); code != 0 {
+		t.Fatalf("approve %s: %d %s %s", reqID, code, out, errOut)
+	}
+	if err := held.Wait(); err != nil || !strings.HasSuffix(heldOut.String(), "released") {
+		t.Fatalf("the approved command: %v\n%q", err, heldOut.String())
+	}
+
+	// An interactive shell, recorded and played back.
+	shell := exec.Command(sshBin, "-F", "/dev/null", "-tt", "-p", port, "-i", job.File, "-o", "IdentitiesOnly=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+		"-o", "LogLevel=ERROR", "ci-deploy@127.0.0.1")
+	stdin, err := shell.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shellOut syncBuffer
+	shell.Stdout, shell.Stderr = &shellOut, &shellOut
+	if err := shell.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitShell := func(s string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(shellOut.String(), s); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				shell.Process.Kill()
+				shell.Wait()
+				t.Fatalf("no %q from the shell: %q", s, shellOut.String())
+			}
+		}
+	}
+	stdin.Write([]byte("echo shell-$((40+2))\r"))
+	waitShell("shell-42")
+	stdin.Write([]byte("cat " + export + "\r"))
+	waitShell(`"id":2`)
+	stdin.Write([]byte("exit\r"))
+	shell.Wait()
+	if strings.Contains(shellOut.String(), "@example") {
+		t.Errorf("the shell showed unmasked output: %q", shellOut.String())
+	}
+
 	code2, list, _ := run2(t, "sessions", "list", "--identity", "ci-deploy", "--admin-url", adminAddr, "--data-dir", filepath.Join(dir, "data"))
 	if code2 != 0 || !strings.Contains(list, "web1") || !strings.Contains(list, "block=1") {
 		t.Errorf("sessions list: %d\n%s", code2, list)
+	}
+	// The shell plays back from the recording, masked.
+	_, js, _ := run2(t, "sessions", "list", "--identity", "ci-deploy", "--json", "--admin-url", adminAddr, "--data-dir", filepath.Join(dir, "data"))
+	var infos []store.SessionInfo
+	json.Unmarshal([]byte(js), &infos)
+	played := false
+	for _, in := range infos {
+		code, out, _ := run2(t, "sessions", "replay", in.ID, "--speed", "100", "--admin-url", adminAddr, "--data-dir", filepath.Join(dir, "data"))
+		if code == 0 && strings.Contains(out, "shell-42") {
+			played = true
+			if strings.Contains(out, "@example") || !strings.Contains(out, `"id":2`) {
+				t.Errorf("the replayed shell: %q", out)
+			}
+		}
+	}
+	if !played {
+		t.Errorf("no session replays the shell (%d sessions)", len(infos))
 	}
 }
