@@ -367,7 +367,7 @@ func startEngines(cfg *config.Config, current *atomic.Pointer[config.Config], ho
 				UpstreamKnownHosts: t.Upstream.KnownHosts, UpstreamHostKeyFingerprint: t.Upstream.HostKeyFingerprint,
 				MaxChannels: t.SSH.MaxChannels, IdleTimeout: t.SSH.IdleTimeout, SessionTimeout: t.SSH.SessionTimeout,
 				KeepaliveInterval: t.SSH.KeepaliveInterval, KeepaliveCountMax: t.SSH.KeepaliveCountMax,
-				PassBinaryOutput: t.SSH.BinaryOutput == "pass",
+				PassBinaryOutput: t.SSH.BinaryOutput == "pass", Ciphers: t.SSH.Ciphers,
 			})
 			if err != nil {
 				closeAll()

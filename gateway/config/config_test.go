@@ -640,6 +640,7 @@ targets:
       session_timeout: 0s
       max_channels: 4
       binary_output: pass
+      ciphers: [chacha20-poly1305@openssh.com]
       sftp:
         enabled: true
         mask_reads: true
@@ -656,13 +657,14 @@ targets:
 	tg, _ := c.Target("hosts")
 	s := tg.SSH
 	if tg.Upstream.KeyEnv != "DEPLOY_KEY" || len(s.UserCA) != 1 || s.IdleTimeout != 10*time.Minute || s.SessionTimeout != 0 ||
-		s.MaxChannels != 4 || s.BinaryOutput != "pass" || !s.SFTP.Enabled || !s.SFTP.MaskReads ||
+		s.MaxChannels != 4 || s.BinaryOutput != "pass" || len(s.Ciphers) != 1 || !s.SFTP.Enabled || !s.SFTP.MaskReads ||
 		len(s.SFTP.Rules) != 1 || s.SFTP.Rules[0].Path != "/etc/**" || s.SFTP.Rules[0].Action != "block" {
 		t.Errorf("ssh settings %+v", s)
 	}
 	d, _ := c.Target("defaults")
 	if ds := d.SSH; ds.IdleTimeout != time.Hour || ds.SessionTimeout != 24*time.Hour || ds.MaxChannels != 10 ||
-		ds.KeepaliveInterval != 15*time.Second || ds.KeepaliveCountMax != 3 || ds.BinaryOutput != "mask" || ds.SFTP.Enabled {
+		ds.KeepaliveInterval != 15*time.Second || ds.KeepaliveCountMax != 3 || ds.BinaryOutput != "mask" || ds.SFTP.Enabled ||
+		!slices.Equal(ds.Ciphers, DefaultSSHCiphers) {
 		t.Errorf("ssh defaults %+v", ds)
 	}
 	_, err = Parse("bad.yaml", []byte(`
@@ -681,12 +683,13 @@ targets:
       idle_timeout: -1s
       max_channels: 0
       binary_output: raw
+      ciphers: [3des-cbc]
       sftp: {rules: [{path: etc, ops: [chmod], action: deny}]}
 `), nil)
 	for _, want := range []string{
 		"targets[0].upstream.key_env: only ssh targets", "targets[0].ssh: only ssh targets",
 		"targets[1].upstream: set key_file or key_env, not both", "targets[1].ssh.user_ca[0]",
-		"targets[1].ssh.idle_timeout", "targets[1].ssh.max_channels", "targets[1].ssh.binary_output",
+		"targets[1].ssh.idle_timeout", "targets[1].ssh.max_channels", "targets[1].ssh.binary_output", "targets[1].ssh.ciphers[0]",
 		"targets[1].ssh.sftp.rules[0].path", "targets[1].ssh.sftp.rules[0].ops[0]", "targets[1].ssh.sftp.rules[0].action",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -123,6 +123,7 @@ type targetSSHSchema struct {
 	KeepaliveInterval any              `koanf:"keepalive_interval"`
 	KeepaliveCountMax any              `koanf:"keepalive_count_max"`
 	BinaryOutput      *string          `koanf:"binary_output"`
+	Ciphers           []string         `koanf:"ciphers"`
 	SFTP              targetSFTPSchema `koanf:"sftp"`
 }
 

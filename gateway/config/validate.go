@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -700,7 +701,7 @@ func (b *builder) targetSSH(key string, s targetSchema, t *Target) {
 			}
 		}
 		if ss.UserCA != nil || ss.IdleTimeout != nil || ss.SessionTimeout != nil || ss.MaxChannels != nil ||
-			ss.KeepaliveInterval != nil || ss.KeepaliveCountMax != nil || ss.BinaryOutput != nil ||
+			ss.KeepaliveInterval != nil || ss.KeepaliveCountMax != nil || ss.BinaryOutput != nil || ss.Ciphers != nil ||
 			ss.SFTP.Enabled != nil || ss.SFTP.MaskReads != nil || ss.SFTP.Rules != nil {
 			b.p.add(key+".ssh", "only ssh targets have it")
 		}
@@ -731,6 +732,16 @@ func (b *builder) targetSSH(key string, s targetSchema, t *Target) {
 	t.SSH.KeepaliveCountMax = b.integer(sk+".keepalive_count_max", ss.KeepaliveCountMax, 3)
 	if t.SSH.KeepaliveCountMax < 1 || t.SSH.KeepaliveCountMax > 100 {
 		b.p.add(sk+".keepalive_count_max", "%d is not from 1 to 100", t.SSH.KeepaliveCountMax)
+	}
+	t.SSH.Ciphers = slices.Clone(DefaultSSHCiphers)
+	if ss.Ciphers != nil {
+		t.SSH.Ciphers = ss.Ciphers
+		if len(ss.Ciphers) == 0 {
+			b.p.add(sk+".ciphers", "empty: no client could connect")
+		}
+		for j, c := range ss.Ciphers {
+			b.oneOf(indexKey(sk+".ciphers", j), c, SSHCiphers...)
+		}
 	}
 	t.SSH.BinaryOutput = b.defaultString(ss.BinaryOutput, "mask")
 	b.oneOf(sk+".binary_output", t.SSH.BinaryOutput, "mask", "pass")

@@ -80,7 +80,12 @@ func (l *authLog) list() []authAttempt {
 // serverConfig is the server side of one connection: the callbacks see
 // the target as it was when the client connected.
 func (e *Engine) serverConfig(t config.Target, log *authLog) *ssh.ServerConfig {
+	ciphers := e.o.Ciphers
+	if len(ciphers) == 0 {
+		ciphers = config.DefaultSSHCiphers
+	}
 	cfg := &ssh.ServerConfig{
+		Config:        ssh.Config{Ciphers: ciphers},
 		MaxAuthTries:  DefaultMaxAuthTries,
 		ServerVersion: "SSH-2.0-sluice",
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {

@@ -149,6 +149,9 @@ type Options struct {
 	// or not UTF-8) reach the client unmasked, recorded by size only.
 	// False: every byte is masked as text lines (lossless for text).
 	PassBinaryOutput bool
+	// Ciphers are the ciphers offered to clients (ssh.ciphers). Nil:
+	// config.DefaultSSHCiphers.
+	Ciphers []string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
