@@ -87,9 +87,10 @@ func FuzzRoundTrip(f *testing.F) {
 		checkNDJSONAgainstStd(t, in)
 		checkJSONAgainstStd(t, in)
 		checkCSVAgainstStd(t, in)
-		if bytes.HasPrefix(in, []byte(bom)) {
+		if bytes.HasPrefix(in, []byte(bom)) && !bytes.HasPrefix(in[len(bom):], []byte(bom)) {
 			// A leading byte order mark is ignored: the fields are those
-			// of the rest (text keeps it in the line).
+			// of the rest (text keeps it in the line). Only one: the rest
+			// of "BOM BOM x" starts with a mark the reader would skip.
 			for _, format := range allFormats[2:] {
 				a, _, errA := readAll(format, string(in), Options{})
 				b, _, errB := readAll(format, string(in[len(bom):]), Options{})
@@ -239,7 +240,8 @@ func ourLeaves(rec *Record) []fieldSnap {
 // checkNDJSONAgainstStd: a line is accepted iff json.Valid accepts it, and
 // its leaves are the ones encoding/json decodes.
 func checkNDJSONAgainstStd(t *testing.T, in []byte) {
-	in = bytes.TrimPrefix(in, []byte(bom))
+	// The reader gets the input as is: it skips one byte order mark at
+	// the start itself (a second one is data).
 	rd := NewReader(bytes.NewReader(in), FormatNDJSON, Options{})
 	for {
 		rec, err := rd.Next()
@@ -262,6 +264,11 @@ func checkNDJSONAgainstStd(t *testing.T, in []byte) {
 			t.Fatalf("ndjson: %v", err)
 		}
 		body := bytes.TrimRight(rec.Raw, "\n")
+		if rec.Line == 1 {
+			// The reader skips a byte order mark that starts the input
+			// (RFC 8259 §8.1); json.Valid does not.
+			body = bytes.TrimPrefix(body, []byte("\ufeff"))
+		}
 		if len(bytes.TrimSpace(body)) == 0 {
 			continue
 		}
@@ -284,7 +291,6 @@ func checkNDJSONAgainstStd(t *testing.T, in []byte) {
 // encoding/json too (FormatJSON is stricter: it wants "true false", not
 // "truefalse"), with the same leaves.
 func checkJSONAgainstStd(t *testing.T, in []byte) {
-	in = bytes.TrimPrefix(in, []byte(bom))
 	rd := NewReader(bytes.NewReader(in), FormatJSON, Options{})
 	var got []fieldSnap
 	for {
@@ -297,6 +303,7 @@ func checkJSONAgainstStd(t *testing.T, in []byte) {
 		}
 		got = append(got, ourLeaves(rec)...)
 	}
+	in = bytes.TrimPrefix(in, []byte(bom)) // encoding/json does not skip it
 	dec := json.NewDecoder(bytes.NewReader(in))
 	dec.UseNumber()
 	var want []fieldSnap
@@ -316,8 +323,7 @@ func checkJSONAgainstStd(t *testing.T, in []byte) {
 }
 
 func checkCSVAgainstStd(t *testing.T, in []byte) {
-	in = bytes.TrimPrefix(in, []byte(bom))
-	cr := csv.NewReader(bytes.NewReader(in))
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(in, []byte(bom))))
 	cr.FieldsPerRecord = -1
 	want, stdErr := cr.ReadAll()
 	recs, _, err := readAll(FormatCSV, string(in), Options{CSVNoHeader: true})
