@@ -21,7 +21,8 @@
 //	  |                               |    not in target.allow: 403            |
 //	  |                               | 2. limits known from the headers (413) |
 //	  |                               | 3. policy.Chain.Evaluate(http command: |
-//	  |                               |    method, path, query, header.NAME)   |
+//	  |                               |    method, path, query, header.NAME,   |
+//	  |                               |    body.NAME of a JSON body)           |
 //	  |                               |    block: 403 {error,reason,request_id}|
 //	  |                               | 4. command event (store): synced first;|
 //	  |                               |    GET/HEAD/OPTIONS group-synced       |
@@ -77,7 +78,12 @@
 // statement 0: method, path, query (without "?"), and header.NAME (NAME in
 // lower case) for every request header except Authorization,
 // Proxy-Authorization and Cookie, at most 64 (Options.FactHeaders narrows
-// them). The body is not a fact yet.
+// them). A JSON or NDJSON body of up to 64 KiB (the part sluice reads
+// with the headers) becomes body.NAME facts, one statement per record, at
+// most 1024; a larger, chunked or encoded body, or more fields, gives
+// body_truncated=true instead, so a guard that depends on the body can
+// refuse what it did not see. Approval grants cover method and target,
+// not the body.
 //
 // # Response masking
 //
@@ -160,8 +166,8 @@
 //
 // # Not yet
 //
-// Masking or judging WebSocket messages; body facts for plugins (a JSON
-// body as records); routing several targets on one listener by host or
+// Masking or judging WebSocket messages; body facts for request bodies
+// over 64 KiB (plugins see body_truncated=true); routing several targets on one listener by host or
 // path prefix; re-encoding masked bodies with the client's
 // Accept-Encoding; HTTP/2; re-reading a credential file when it changes
 // (it is read at New); following an upstream address changed by a reload

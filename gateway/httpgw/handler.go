@@ -1,11 +1,14 @@
 package httpgw
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sluicegw/sluice/gateway/records"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,6 +255,53 @@ func (e *Engine) addFacts(cb *abi.CommandBuilder, ctx *fasthttp.RequestCtx, meth
 			break
 		}
 		cb.AddFact(0, "header."+name, string(v))
+	}
+	addBodyFacts(cb, ctx)
+}
+
+// maxBodyFacts caps the facts one request body gives plugins.
+const maxBodyFacts = 1024
+
+// addBodyFacts hands a JSON or NDJSON request body to plugins as records:
+// a fact body.NAME per field (NAME the field's path, as masking plugins
+// see it), the record's index as the statement. Only a body sluice holds
+// already (Content-Length up to bodyPrefetch) is read; for a larger,
+// chunked or encoded one, or past maxBodyFacts, body_truncated=true says
+// the plugins did not see all of it (a guard that depends on the body
+// should refuse then), and body_error gives a JSON syntax error.
+func addBodyFacts(cb *abi.CommandBuilder, ctx *fasthttp.RequestCtx) {
+	format := responseFormat(string(ctx.Request.Header.ContentType()))
+	if format != records.FormatJSON && format != records.FormatNDJSON {
+		return
+	}
+	cl := ctx.Request.Header.ContentLength()
+	if cl == 0 {
+		return
+	}
+	if enc := strings.ToLower(string(ctx.Request.Header.ContentEncoding())); cl < 0 || cl > bodyPrefetch || enc != "" && enc != "identity" {
+		cb.AddFact(0, "body_truncated", "true")
+		return
+	}
+	// Body reads the prefetched body, which fasthttp already holds whole
+	// at this size; forward then sends it from memory.
+	rd := records.NewReader(bytes.NewReader(ctx.Request.Body()), format, records.Options{})
+	n := 0
+	for i := 0; ; i++ {
+		rec, err := rd.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			cb.AddFact(0, "body_error", err.Error())
+			return
+		}
+		for _, f := range rec.Fields {
+			if n++; n > maxBodyFacts {
+				cb.AddFact(0, "body_truncated", "true")
+				return
+			}
+			cb.AddFact(i, "body."+rd.Schema().Column(f.Column), string(f.Value))
+		}
 	}
 }
 
