@@ -108,6 +108,10 @@ targets:
 		}
 		events.WriteString(out)
 	}
+	// The blocked put counts among the sessions' verdicts.
+	if code, table, _ := run2(t, append([]string{"sessions", "list", "--target", "files"}, admin...)...); code != 0 || !strings.Contains(table, "block=1") {
+		t.Errorf("sessions list does not count the blocked put:\n%s", table)
+	}
 	for _, want := range []string{`"kind":"sftp"`, `"op":"read"`, `"masked":true`, `"op":"write"`, `"verdict":"block"`} {
 		if !strings.Contains(events.String(), want) {
 			t.Errorf("no %s in the recorded events:\n%s", want, events.String())

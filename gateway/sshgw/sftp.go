@@ -23,9 +23,8 @@ import (
 	"github.com/sluicegw/sluice/gateway/store"
 )
 
-// kindSFTP is the store event of one sftp operation (store.Kind lets
-// engines add their own).
-const kindSFTP store.Kind = "sftp"
+// kindSFTP is the store event of one sftp operation.
+const kindSFTP = store.KindSFTP
 
 // Operations of ssh.sftp.rules (config.SFTPOps), and the events that are
 // not operations a rule can name.

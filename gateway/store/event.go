@@ -18,6 +18,7 @@ const (
 	KindAuth             Kind = "auth"
 	KindCommand          Kind = "command" // text (masked), analysis, verdict
 	KindExecute          Kind = "execute" // one more run of a prepared statement
+	KindSFTP             Kind = "sftp"    // one sftp operation: op, path, verdict
 	KindApprovalRequest  Kind = "approval_request"
 	KindApprovalDecision Kind = "approval_decision"
 	KindOutput           Kind = "output" // masked records

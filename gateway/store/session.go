@@ -211,7 +211,7 @@ func (ss *Session) add(kind Kind, data []byte) uint64 {
 	ss.info.Events = e.Seq
 	ss.info.Head = e.HashHex()
 	ss.info.Recorded += int64(len(data))
-	if kind == KindCommand {
+	if kind == KindCommand || kind == KindSFTP {
 		if v := verdictOf(data); v != "" {
 			if ss.info.Verdicts == nil {
 				ss.info.Verdicts = map[string]int{}
@@ -222,10 +222,10 @@ func (ss *Session) add(kind Kind, data []byte) uint64 {
 	return e.Seq
 }
 
-// verdictOf finds a command event's top-level "verdict" without decoding
-// the event (a decode per command was a tenth of a read's cost). Engines
-// write it right after "text", a string, whose quotes are escaped: the
-// first `"verdict":"` in compact JSON is the top-level one.
+// verdictOf finds a command or sftp event's top-level "verdict" without
+// decoding the event (a decode per command was a tenth of a read's
+// cost). Engines write it after string fields only, whose quotes are
+// escaped: the first `"verdict":"` in compact JSON is the top-level one.
 func verdictOf(data []byte) string {
 	const key = `"verdict":"`
 	i := bytes.Index(data, []byte(key))
