@@ -377,5 +377,5 @@ func (r *relayer) recordBigRow(nf, n int, note string) {
 		return
 	}
 	r.c.recordedRows++
-	r.record(map[string]any{"text": fmt.Sprintf("(a row of %d fields and %d bytes, relayed in a stream, not recorded%s)", nf, n, note)})
+	r.record(outputEvent{Text: fmt.Sprintf("(a row of %d fields and %d bytes, relayed in a stream, not recorded%s)", nf, n, note)})
 }

@@ -317,7 +317,7 @@ func (r *relayer) handle(msg pgproto3.BackendMessage) error {
 		}
 	case *pgproto3.CommandComplete:
 		tag := r.adjustTag(m.CommandTag)
-		r.record(map[string]any{"text": string(tag)})
+		r.record(outputEvent{Text: string(tag)})
 		r.send(&pgproto3.CommandComplete{CommandTag: tag})
 		r.endResult(h, ok)
 	case *pgproto3.EmptyQueryResponse:
@@ -343,7 +343,7 @@ func (r *relayer) handle(msg pgproto3.BackendMessage) error {
 			m = r.maskMessage(m)
 			r.send(m)
 			if m.Severity != "FATAL" && m.Severity != "PANIC" {
-				r.record(map[string]any{"text": "ERROR " + m.Code + ": " + m.Message, "error": m.Code})
+				r.record(outputEvent{Text: "ERROR " + m.Code + ": " + m.Message, Error: m.Code})
 			}
 		}
 		r.cur = nil
@@ -785,7 +785,7 @@ func (r *relayer) recordBudget(n int) int {
 	if left <= 0 {
 		if !r.recordLimit {
 			r.recordLimit = true
-			r.record(map[string]any{"text": fmt.Sprintf("(row recording stopped: %d rows recorded, the session's limit)", limit)})
+			r.record(outputEvent{Text: fmt.Sprintf("(row recording stopped: %d rows recorded, the session's limit)", limit)})
 		}
 		return 0
 	}
@@ -811,7 +811,7 @@ func (r *relayer) recordRows(d *resultDesc, rows [][]any) {
 			}
 		}
 	}
-	r.record(map[string]any{"text": b.String(), "columns": d.names, "rows": rows})
+	r.record(outputEvent{Text: b.String(), Columns: d.names, Rows: rows})
 }
 
 func recordValue(col column, v []byte) any {
@@ -826,6 +826,16 @@ func recordValue(col column, v []byte) any {
 	return string(v)
 }
 
-func (r *relayer) record(v map[string]any) {
+// outputEvent is the data of an output event: a command tag, an error,
+// or recorded rows (text for replay, and the values). A struct, not a
+// map: encoding/json sorts a map's keys, per statement.
+type outputEvent struct {
+	Text    string   `json:"text"`
+	Error   string   `json:"error,omitempty"`
+	Columns []string `json:"columns,omitempty"`
+	Rows    [][]any  `json:"rows,omitempty"`
+}
+
+func (r *relayer) record(v outputEvent) {
 	r.c.sess.Append(store.KindOutput, mustJSON(v))
 }
