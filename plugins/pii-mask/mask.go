@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
-	"hash"
 	"regexp"
 	"strconv"
 
@@ -121,7 +119,7 @@ type masker struct {
 	en      uint32            // enabled built-in entities, bit per entity
 	user    []int32           // custom and deny rules, in config order
 	fields  []int32           // field rules, in config order
-	mac     hash.Hash         // nil without a key
+	mac     *keyedHash        // nil without a key
 	hashLen int
 
 	spans   []span
@@ -267,7 +265,7 @@ func newMasker(raw []byte) (*masker, error) {
 		}
 	}
 	if c.Key != "" {
-		m.mac = hmac.New(sha256.New, []byte(c.Key))
+		m.mac = newKeyedHash([]byte(c.Key))
 		m.sum = make([]byte, 0, sha256.Size)
 	}
 	return m, nil
@@ -435,7 +433,7 @@ func (m *masker) records(b *sluice.Batch, e *sluice.Edits) error {
 		var spans []span
 		if len(m.user) == 0 {
 			has := prefilterOf(f.Value)
-			if has == 0 {
+			if has == 0 || has == hasDigit && isoTimestamp(f.Value) {
 				continue
 			}
 			m.spans = scanHas(f.Value, has, m.en, &m.builtin, m.spans[:0])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -380,6 +381,53 @@ func TestPrefilterWord(t *testing.T) {
 			if got := prefilterOf(b); got != want {
 				t.Fatalf("byte %#x at %d: %b, want %b", c, pos, got, want)
 			}
+		}
+	}
+}
+
+// TestISOTimestampHasNoEntity checks what scanHas's isoTimestamp shortcut
+// relies on: the full scan finds nothing in such a value, whatever its
+// digits, and the shortcut accepts nothing else.
+func TestISOTimestampHasNoEntity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var all [numBuiltin]int32
+	var spans []span
+	check := func(v string) {
+		t.Helper()
+		if !isoTimestamp([]byte(v)) {
+			t.Fatalf("isoTimestamp(%q) = false", v)
+		}
+		if spans = scanHas([]byte(v), hasDigit, 1<<numBuiltin-1, &all, spans[:0]); len(spans) > 0 {
+			t.Fatalf("scan(%q) = %v, want no entity", v, spans)
+		}
+	}
+	for d := byte('0'); d <= '9'; d++ {
+		for _, shape := range []string{"dddd-dd-ddTdd:dd:dd", "dddd-dd-ddTdd:dd:ddZ", "dddd-dd-ddTdd:dd:dd.d", "dddd-dd-ddTdd:dd:dd.dddddddddZ"} {
+			check(strings.ReplaceAll(shape, "d", string(d)))
+		}
+	}
+	for range 200000 {
+		b := []byte("dddd-dd-ddTdd:dd:dd")
+		if rng.IntN(2) == 0 {
+			b = append(b, '.')
+			for range 1 + rng.IntN(9) {
+				b = append(b, 'd')
+			}
+		}
+		if rng.IntN(2) == 0 {
+			b = append(b, 'Z')
+		}
+		for i, c := range b {
+			if c == 'd' {
+				b[i] = byte('0' + rng.IntN(10))
+			}
+		}
+		check(string(b))
+	}
+	for _, v := range []string{"", "2024-01-15", "2024-01-15 10:30:00", "2024-01-15T10:30:00+02:00", "2024-01-15T10:30:00.",
+		"2024-01-15T10:30:00.1234567890", "2024-01-15T10:30:0a", "x024-01-15T10:30:00", "2024-01-15T10:30:00ZZ", "2024-01-15T10:30:00.Z"} {
+		if isoTimestamp([]byte(v)) {
+			t.Errorf("isoTimestamp(%q) = true", v)
 		}
 	}
 }

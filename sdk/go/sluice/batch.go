@@ -9,8 +9,49 @@ import (
 // Batch is the Records hook's view of one batch of records (ABI.md 4.1).
 // It and everything read from it (names, values) alias the arena: they are
 // valid only during the hook call and must be copied to be kept.
+//
+// The accessors read the batch's tables directly (their layout is fixed by
+// ABI.md "Batches" and validated once by abi.ParseBatch): in Go-compiled
+// Wasm every non-inlined call and every copy of a struct larger than 16
+// bytes (a memory.copy) costs more than the decoding itself, and Fields
+// runs once per field of every batch.
 type Batch struct {
 	b abi.Batch
+	// in is the encoded batch, recs, fields and data the offsets of its
+	// record table, field table and data region.
+	in                 []byte
+	recs, fields, data int
+	nRecs              int
+	// names are the column names, decoded once per batch; the slice is
+	// reused across batches (the dispatcher's Batch lives for the module).
+	names [][]byte
+}
+
+// Batch layout constants (ABI.md "Batches"); abi.ParseBatch checks them.
+const (
+	batchHeaderSize = 32
+	columnEntrySize = 16
+	recordEntrySize = 8
+	fieldEntrySize  = 16
+	fieldKindMask   = 0xff
+	fieldNull       = 1 << 8
+)
+
+// reset makes b a view of the batch in, which abi.ParseBatch validated as
+// pb, reusing b's scratch.
+func (b *Batch) reset(pb abi.Batch, in []byte) {
+	b.b = pb
+	b.in = in
+	nc := pb.NumColumns()
+	b.nRecs = pb.NumRecords()
+	b.recs = batchHeaderSize + nc*columnEntrySize
+	b.fields = b.recs + b.nRecs*recordEntrySize
+	b.data = int(u32(in, 20))
+	names := b.names[:0]
+	for i := range nc {
+		names = append(names, pb.Column(i).Name)
+	}
+	b.names = names
 }
 
 // Column is one column of a batch's schema. JSON columns are paths
@@ -97,10 +138,13 @@ func (b *Batch) NumFields() int { return b.b.NumFields() }
 // field costs a binary search; iterate with Fields or Record.Fields to get
 // it for free.
 func (b *Batch) Field(i int) Field {
-	lo, hi := 0, b.b.NumRecords()
+	if uint(i) >= uint(b.b.NumFields()) {
+		panic("sluice: Batch.Field: index " + itoa(i) + " out of range [0:" + itoa(b.b.NumFields()) + "]")
+	}
+	lo, hi := 0, b.nRecs
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if first, _ := b.b.Record(m); first <= i {
+		if first := int(u32(b.in, b.recs+m*recordEntrySize)); first <= i {
 			lo = m + 1
 		} else {
 			hi = m
@@ -109,31 +153,63 @@ func (b *Batch) Field(i int) Field {
 	// Records own consecutive runs that cover the field table, so the last
 	// record starting at or before i holds it (an empty record starting
 	// at i is followed by the one that holds i, which starts at i too).
-	return b.field(i, lo-1)
+	var f Field
+	b.fill(&f, i, lo-1)
+	return f
 }
 
-func (b *Batch) field(i, record int) Field {
-	f := b.b.Field(i)
-	return Field{
-		Index:  i,
-		Record: record,
-		Column: f.Column,
-		Name:   b.b.Column(f.Column).Name,
-		Kind:   f.Kind,
-		Null:   f.Null,
-		Value:  f.Value,
-	}
+// fill sets *f to field i of record. It writes through a pointer: a Field
+// returned by value would be copied (a memory.copy in Wasm) on every call.
+func (b *Batch) fill(f *Field, i, record int) {
+	e := b.in[b.fields+i*fieldEntrySize : b.fields+i*fieldEntrySize+fieldEntrySize]
+	col := u32(e, 0)
+	off, n := b.data+int(u32(e, 4)), int(u32(e, 8))
+	flags := u32(e, 12)
+	f.Index = i
+	f.Record = record
+	f.Column = int(col)
+	f.Name = b.names[col]
+	f.Kind = Kind(flags & fieldKindMask)
+	f.Null = flags&fieldNull != 0
+	f.Value = b.in[off : off+n : off+n]
 }
 
 // Fields iterates over every field of every record, record by record.
 func (b *Batch) Fields() iter.Seq[Field] {
-	return func(yield func(Field) bool) {
-		for r := range b.b.NumRecords() {
-			first, n := b.b.Record(r)
-			for i := first; i < first+n; i++ {
-				if !yield(b.field(i, r)) {
-					return
-				}
+	return func(yield func(Field) bool) { b.eachField(0, b.nRecs, yield) }
+}
+
+// eachField is Fields' loop. It is a method, not the func literal's body:
+// the calls in a func literal inlined into a plugin's hook are not inlined
+// themselves, and in Wasm each would cost a call per field. It is called
+// directly, not as a method value, so that yield does not escape.
+func (b *Batch) eachField(r0, r1 int, yield func(Field) bool) {
+	if r0 >= r1 {
+		return
+	}
+	// Records are consecutive runs of the field table (ParseBatch checks
+	// it), so the fields of records [r0, r1) are visited in table order
+	// from the first one of r0. fill's body is repeated here: fill is too
+	// large to inline.
+	in, names, data := b.in, b.names, b.data
+	var f Field
+	i := int(u32(in, b.recs+r0*recordEntrySize))
+	for r := r0; r < r1; r++ {
+		end := i + int(u32(in, b.recs+r*recordEntrySize+4))
+		for ; i < end; i++ {
+			e := in[b.fields+i*fieldEntrySize : b.fields+i*fieldEntrySize+fieldEntrySize]
+			col := u32(e, 0)
+			off, n := data+int(u32(e, 4)), int(u32(e, 8))
+			flags := u32(e, 12)
+			f.Index = i
+			f.Record = r
+			f.Column = int(col)
+			f.Name = names[col]
+			f.Kind = Kind(flags & fieldKindMask)
+			f.Null = flags&fieldNull != 0
+			f.Value = in[off : off+n : off+n]
+			if !yield(f) {
+				return
 			}
 		}
 	}
@@ -165,26 +241,24 @@ func (r Record) Field(j int) Field {
 	if uint(j) >= uint(r.n) {
 		panic("sluice: Record.Field: index " + itoa(j) + " out of range [0:" + itoa(r.n) + "]")
 	}
-	return r.b.field(r.first+j, r.Index)
+	var f Field
+	r.b.fill(&f, r.first+j, r.Index)
+	return f
 }
 
 // Fields iterates over the record's fields in order.
 func (r Record) Fields() iter.Seq[Field] {
-	return func(yield func(Field) bool) {
-		for i := r.first; i < r.first+r.n; i++ {
-			if !yield(r.b.field(i, r.Index)) {
-				return
-			}
-		}
-	}
+	return func(yield func(Field) bool) { r.b.eachField(r.Index, r.Index+1, yield) }
 }
 
 // FieldByName returns the record's first field whose column is named name.
 func (r Record) FieldByName(name string) (Field, bool) {
 	for i := r.first; i < r.first+r.n; i++ {
-		f := r.b.b.Field(i)
-		if string(r.b.b.Column(f.Column).Name) == name {
-			return r.b.field(i, r.Index), true
+		col := u32(r.b.in, r.b.fields+i*fieldEntrySize)
+		if string(r.b.names[col]) == name {
+			var f Field
+			r.b.fill(&f, i, r.Index)
+			return f, true
 		}
 	}
 	return Field{}, false

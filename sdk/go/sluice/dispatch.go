@@ -125,7 +125,7 @@ func (d *dispatcher) records(arena []byte, inLen, outOff uint32) (st abi.Status)
 		return fail(out, abi.StatusBadInput, "records: "+err.Error())
 	}
 	defer recoverHook(&st, out, abi.HookRecords)
-	d.batch = Batch{b: b}
+	d.batch.reset(b, in)
 	d.edits = Edits{w: abi.NewEditWriter(abi.Payload(out)), b: &d.batch}
 	err = d.p.Records(&d.batch, &d.edits)
 	full, n := d.edits.w.Full(), d.edits.w.Finish()
@@ -153,7 +153,7 @@ func (d *dispatcher) plan(arena []byte, inLen, outOff uint32) (st abi.Status) {
 		return fail(out, abi.StatusBadInput, "plan: "+err.Error())
 	}
 	defer recoverHook(&st, out, abi.HookPlan)
-	d.batch = Batch{b: b}
+	d.batch.reset(b, in)
 	payload := abi.Payload(out)
 	n := d.batch.NumColumns()
 	if n > len(payload) {

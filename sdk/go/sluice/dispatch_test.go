@@ -514,7 +514,8 @@ func TestFieldRecordLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := Batch{b: ab}
+	var b Batch
+	b.reset(ab, buf)
 	for i, want := range []int{1, 1, 4} {
 		if got := b.Field(i).Record; got != want {
 			t.Errorf("Field(%d).Record = %d, want %d", i, got, want)

@@ -35,7 +35,9 @@ func (e *Edits) ReplaceString(f Field, s string) {
 // ReplaceRange replaces bytes [off, off+n) of the field's value with data;
 // the length may change. data is copied.
 func (e *Edits) ReplaceRange(f Field, off, n int, data []byte) {
-	checkRange("ReplaceRange", f, off, n)
+	if uint(off) > uint(len(f.Value)) || uint(n) > uint(len(f.Value)-off) {
+		rangePanic("ReplaceRange", f.Index, len(f.Value), off, n)
+	}
 	e.w.ReplaceRange(f.Index, off, n, data)
 }
 
@@ -45,7 +47,9 @@ func (e *Edits) ReplaceRange(f Field, off, n int, data []byte) {
 // multi-byte UTF-8 mask whole characters (see utf8.DecodeRune) or the
 // result is not valid UTF-8.
 func (e *Edits) Mask(f Field, off, n int, mask byte) {
-	checkRange("Mask", f, off, n)
+	if uint(off) > uint(len(f.Value)) || uint(n) > uint(len(f.Value)-off) {
+		rangePanic("Mask", f.Index, len(f.Value), off, n)
+	}
 	if n == 0 || e.w.Full() {
 		return
 	}
@@ -59,7 +63,9 @@ func (e *Edits) Mask(f Field, off, n int, mask byte) {
 // InPlace records that the plugin overwrote bytes [off, off+n) of
 // f.Value itself (same length). Mask is InPlace with a constant byte.
 func (e *Edits) InPlace(f Field, off, n int) {
-	checkRange("InPlace", f, off, n)
+	if uint(off) > uint(len(f.Value)) || uint(n) > uint(len(f.Value)-off) {
+		rangePanic("InPlace", f.Index, len(f.Value), off, n)
+	}
 	e.w.InPlace(f.Index, off, n)
 }
 
@@ -81,9 +87,11 @@ func (e *Edits) Len() int { return e.w.Len() }
 // stop early when it does: the host will call it again with more room.
 func (e *Edits) Full() bool { return e.w.Full() }
 
-func checkRange(op string, f Field, off, n int) {
-	if off < 0 || n < 0 || off > len(f.Value) || n > len(f.Value)-off {
-		panic("sluice: " + op + ": range [" + itoa(off) + ":" + itoa(off+n) + "] out of field " +
-			itoa(f.Index) + " value of length " + itoa(len(f.Value)))
-	}
+// rangePanic panics for a range [off, off+n) outside the value (of length
+// vlen) of field index. The check stays in the callers, and takes the
+// field's index and length rather than the Field: in Wasm, passing a Field
+// (80 bytes) by value is a memory.copy per edit.
+func rangePanic(op string, index, vlen, off, n int) {
+	panic("sluice: " + op + ": range [" + itoa(off) + ":" + itoa(off+n) + "] out of field " +
+		itoa(index) + " value of length " + itoa(vlen))
 }
