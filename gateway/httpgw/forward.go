@@ -120,7 +120,7 @@ func (e *Engine) maskRequestBody(sess *store.Session, rid string, masker *policy
 	go func() {
 		defer close(done)
 		cw := &countWriter{w: pw, capture: capt}
-		stats, err := policy.MaskStream(e.ctx, masker, src, cw, policy.StreamOptions{Format: format})
+		stats, err := policy.MaskStream(e.ctx, masker, src, cw, policy.StreamOptions{Format: format, Workers: policy.StreamWorkers()})
 		ev := map[string]any{"request_id": rid, "masked": true, "bytes": cw.n, "records": stats.Records, "masked_fields": stats.MaskedFields}
 		if capt != nil {
 			ev["text"], ev["truncated"] = capt.text()
@@ -492,7 +492,7 @@ func (e *Engine) maskThrough(ctx *fasthttp.RequestCtx, cc *clientConn, sess *sto
 			src, err = decode(stream)
 		}
 		if err == nil {
-			stats, err = policy.MaskStream(e.ctx, masker, src, cw, policy.StreamOptions{Format: format})
+			stats, err = policy.MaskStream(e.ctx, masker, src, cw, policy.StreamOptions{Format: format, Workers: policy.StreamWorkers()})
 		}
 		ev.Bytes, ev.Records, ev.MaskedFields = cw.n, stats.Records, stats.MaskedFields
 		if capt != nil {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,4 +334,121 @@ func TestPlanFollowsSchema(t *testing.T) {
 			}
 		}
 	}
+}
+
+// With several workers, batches are masked at once and written in order:
+// the output and the counts are exactly those of one worker, for a body
+// of many batches whose schema grows on the way, slow input included.
+func TestMaskStreamWorkersKeepOrder(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	var in strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&in, `{"n":%d,"email":"u%d@example.com"`, i, i)
+		if i%500 == 499 {
+			fmt.Fprintf(&in, `,"extra%d":"x"`, i) // a column that appears late
+		}
+		in.WriteString("}\n")
+	}
+	run := func(workers int, r io.Reader) (string, StreamStats) {
+		var out bytes.Buffer
+		st, err := MaskStream(context.Background(), NewMasker(Chain{mask}), r, &out,
+			StreamOptions{Format: records.FormatNDJSON, BatchRecords: 64, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), st
+	}
+	want, wantSt := run(1, strings.NewReader(in.String()))
+	if strings.Contains(want, "@example.com") || wantSt.Batches < 40 {
+		t.Fatalf("one worker: %d batches, unmasked e-mails: %v", wantSt.Batches, strings.Contains(want, "@example.com"))
+	}
+	for _, workers := range []int{2, 4} {
+		got, st := run(workers, strings.NewReader(in.String()))
+		if got != want || st.Records != wantSt.Records || st.MaskedFields != wantSt.MaskedFields {
+			t.Errorf("%d workers: output equal %v, records %d/%d, masked %d/%d", workers, got == want,
+				st.Records, wantSt.Records, st.MaskedFields, wantSt.MaskedFields)
+		}
+		got, _ = run(workers, smallReads{strings.NewReader(in.String()), 700})
+		if got != want {
+			t.Errorf("%d workers, small reads: output differs", workers)
+		}
+	}
+	// Malformed input still stops at the record, with nothing of it out.
+	var out bytes.Buffer
+	bad := in.String() + "{\"email\":\"leak@x.io\"\n"
+	_, err := MaskStream(context.Background(), NewMasker(Chain{mask}), strings.NewReader(bad), &out,
+		StreamOptions{Format: records.FormatNDJSON, BatchRecords: 64, Workers: 3})
+	var se *records.SyntaxError
+	if !errors.As(err, &se) || se.Line != 3001 || strings.Contains(out.String(), "leak") || out.String() != want {
+		t.Fatalf("malformed with workers: err %v, leaked %v, rest equal %v", err, strings.Contains(out.String(), "leak"), out.String() == want)
+	}
+}
+
+// A fail-closed plugin failure redacts its batches with workers too.
+func TestMaskStreamWorkersFailClosed(t *testing.T) {
+	h := newHost(t)
+	fx := loadFixture(t, h, "fx", "t", fixtureManifest)
+	var in strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&in, "{\"secret\":\"s-%d\"}\n", i)
+	}
+	var out bytes.Buffer
+	st, err := MaskStream(context.Background(), NewMasker(Chain{fx}), strings.NewReader(in.String()), &out,
+		StreamOptions{Format: records.FormatNDJSON, BatchRecords: 50, Workers: 2})
+	if !FailedClosed(err) || st.FailedBatches != st.Batches || strings.Contains(out.String(), "s-1") {
+		t.Fatalf("err %v, failed %d of %d batches, leaked %v", err, st.FailedBatches, st.Batches, strings.Contains(out.String(), "s-1"))
+	}
+}
+
+// With workers, a live stream that pauses right after a full batch still
+// gets that batch out within FlushAfter, not at the next input.
+func TestMaskStreamWorkersFlushOnPause(t *testing.T) {
+	h := newHost(t)
+	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
+	pr, pw := io.Pipe()
+	out := &syncBuf{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := MaskStream(context.Background(), NewMasker(Chain{mask}), pr, out,
+			StreamOptions{Format: records.FormatNDJSON, BatchRecords: 8, Workers: 2, FlushAfter: 20 * time.Millisecond})
+		done <- err
+	}()
+	var in strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&in, "{\"email\":\"u%d@x.io\"}\n", i)
+	}
+	time.Sleep(100 * time.Millisecond) // the stream's first timer has long fired
+	pw.Write([]byte(in.String()))      // exactly one batch, then silence
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), "\n") < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the batch was held back during the pause: %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "@x.io") {
+		t.Errorf("unmasked: %q", out.String())
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

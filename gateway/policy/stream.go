@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/sluicegw/sluice/abi"
@@ -24,6 +25,12 @@ type StreamOptions struct {
 	// FlushAfter sends a partial batch when no record arrived for this
 	// long (default 50ms), so a slow live stream is not held back.
 	FlushAfter time.Duration
+	// Workers is how many batches are masked at once (default 1). With
+	// more, batches go through the plugins on that many goroutines, each
+	// with a masker of its own, and are written in order: a long stream
+	// can use more than one core. Memory grows with it (a batch in
+	// flight per worker).
+	Workers int
 }
 
 // Defaults of StreamOptions.
@@ -105,6 +112,7 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 	if opts.FlushAfter <= 0 {
 		opts.FlushAfter = DefaultFlushAfter
 	}
+	workers := max(opts.Workers, 1)
 	src := &handoffReader{r: in}
 	// The tokenizer buffers its input itself: a bufio.Reader in between
 	// is only for sniffing (64 KiB, and one more copy of every byte).
@@ -123,7 +131,8 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 	chunkCap := min(64, opts.BatchRecords)
 	// The pool starts with nil chunks, allocated when first taken: a small
 	// body uses one or two chunks, not the whole pool.
-	pool := make(chan *chunk, 2*(opts.BatchRecords/chunkCap+2))
+	perBatch := opts.BatchRecords/chunkCap + 2
+	pool := make(chan *chunk, (workers+1)*perBatch)
 	for i := 0; i < cap(pool); i++ {
 		pool <- nil
 	}
@@ -186,25 +195,45 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 	}()
 
 	var (
-		t       Table
-		batch   []*slot
-		held    []*chunk // chunks whose slots are in batch
-		bytes   int
-		edits   []records.Edit
-		failed  []error
-		timer   = time.NewTimer(opts.FlushAfter)
-		pending = false
+		cols     []string // the schema's columns so far
+		batch    []*slot
+		held     []*chunk // chunks whose slots are in batch
+		bytes    int
+		edits    []records.Edit
+		failed   []error
+		timer    = time.NewTimer(opts.FlushAfter)
+		pending  = false
+		inflight []*maskJob // dispatched, written in this order
 	)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	tables := make(chan *Table, workers)
+	for range workers {
+		tables <- new(Table)
+	}
+	jobs := make(chan *maskJob)
+	defer close(jobs)
+	for w := 0; w < workers && workers > 1; w++ {
+		mk := m // a Masker is one goroutine's: the others get their own
+		if w > 0 {
+			mk = &Masker{plugins: m.plugins}
 		}
+		go func() {
+			for j := range jobs {
+				j.run(ctx, mk)
+			}
+		}()
+	}
+	// write writes the job at the head of inflight, once it is masked.
+	write := func() error {
+		j := inflight[0]
+		<-j.done
+		inflight = inflight[1:]
+		t := j.t
 		st.Batches++
-		if err := maskSlots(ctx, m, &t, batch); err != nil {
+		if j.err != nil {
 			st.FailedBatches++
-			failed = append(failed, err)
+			failed = append(failed, j.err)
 		}
-		for r, s := range batch {
+		for r, s := range j.slots {
 			edits = edits[:0]
 			if t.Dropped(r) {
 				st.Dropped++
@@ -228,12 +257,48 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 				return fmt.Errorf("writing record at line %d: %w", s.rec.Line, err)
 			}
 		}
-		for _, c := range held {
+		for _, c := range j.held {
 			pool <- c
 		}
-		batch, held, bytes = batch[:0], held[:0], 0
-		return wr.Flush()
+		tables <- t
+		return nil
 	}
+	// dispatch hands the batch to be masked: at once with one worker, to
+	// a free worker otherwise (writing the oldest job first when all are
+	// busy). With all, it also writes every job in flight.
+	dispatch := func(all bool) error {
+		if len(batch) > 0 {
+			if len(inflight) == workers {
+				if err := write(); err != nil {
+					return err
+				}
+			}
+			j := &maskJob{slots: append([]*slot(nil), batch...), held: append([]*chunk(nil), held...), t: <-tables, done: make(chan struct{})}
+			j.t.Columns = append(j.t.Columns[:0], cols...)
+			inflight = append(inflight, j)
+			batch, held, bytes = batch[:0], held[:0], 0
+			if workers == 1 {
+				j.run(ctx, m)
+			} else {
+				jobs <- j
+			}
+		}
+		wrote := false
+		for len(inflight) > 0 {
+			if !all && !isDone(inflight[0]) {
+				break // the next dispatch waits for it if it must
+			}
+			if err := write(); err != nil {
+				return err
+			}
+			wrote = true
+		}
+		if wrote {
+			return wr.Flush()
+		}
+		return nil
+	}
+	flush := func() error { return dispatch(true) }
 	for {
 		var c *chunk
 		var ok bool
@@ -251,7 +316,7 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 		if !ok {
 			return st, errors.New("record reader stopped")
 		}
-		t.Columns = append(t.Columns, c.newCols...)
+		cols = append(cols, c.newCols...)
 		held = append(held, c)
 		for _, s := range c.slots[:c.n] {
 			st.Records++
@@ -273,9 +338,15 @@ func MaskStream(ctx context.Context, m *Masker, in io.Reader, out io.Writer, opt
 		// the pool, the reader would soon wait for a free chunk while
 		// this loop waits for records, until FlushAfter. Flushing there
 		// keeps the other half for the reader.
-		if len(batch) >= opts.BatchRecords || bytes >= opts.BatchBytes || len(held) >= cap(pool)/2 {
-			if err := flush(); err != nil {
+		if len(batch) >= opts.BatchRecords || bytes >= opts.BatchBytes || len(held) >= perBatch {
+			if err := dispatch(workers == 1); err != nil {
 				return st, err
+			}
+			if len(inflight) > 0 && !pending {
+				// A batch still being masked is written by the next
+				// dispatch, or by the timer if the input pauses.
+				timer.Reset(opts.FlushAfter)
+				pending = true
 			}
 		} else if !pending {
 			timer.Reset(opts.FlushAfter)
@@ -311,6 +382,34 @@ func bytesCount(p []byte, c byte) int {
 }
 
 // maskSlots fills t from the held records and runs the masker over it.
+// StreamWorkers is the StreamOptions.Workers the engines use for a body
+// or an output stream of unknown length: one per core, at most 4.
+func StreamWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// maskJob is one batch on its way through the plugins: its records, the
+// chunks that hold them, and the table they are masked in.
+type maskJob struct {
+	slots []*slot
+	held  []*chunk
+	t     *Table
+	err   error
+	done  chan struct{} // closed when masked
+}
+
+func (j *maskJob) run(ctx context.Context, m *Masker) {
+	j.err = maskSlots(ctx, m, j.t, j.slots)
+	close(j.done)
+}
+
+func isDone(j *maskJob) bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func maskSlots(ctx context.Context, m *Masker, t *Table, batch []*slot) error {
 	t.Reset()
 	for _, s := range batch {

@@ -47,7 +47,7 @@ func (s *session) maskOutput(ctx context.Context, masker *policy.Masker, src io.
 // maskRun masks text through MaskStream. A plugin failure had its fail
 // mode applied and the stream went on: logged, not an error.
 func (s *session) maskRun(ctx context.Context, masker *policy.Masker, src io.Reader, dst io.Writer, f records.Format) error {
-	stats, err := policy.MaskStream(ctx, masker, src, dst, policy.StreamOptions{Format: f})
+	stats, err := policy.MaskStream(ctx, masker, src, dst, policy.StreamOptions{Format: f, Workers: policy.StreamWorkers()})
 	if err != nil && stats.FailedBatches > 0 {
 		s.c.e.log.Warn("sshgw: plugin failure while masking output", "identity", s.c.identity, "err", err)
 		return nil
