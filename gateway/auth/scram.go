@@ -181,6 +181,7 @@ func (s *Scram) Final(msg []byte) ([]byte, Result, error) {
 	// Check every verifier (constant time each, no early exit), so the
 	// time says nothing about which token, or whether any, matched.
 	var match *scramCandidate
+	salt := scramSalt(s.identity) // the salt First sent
 	for i := range cands {
 		c := &cands[i]
 		sig := hmacSum(c.v.stored[:], authMessage)
@@ -189,7 +190,7 @@ func (s *Scram) Final(msg []byte) ([]byte, Result, error) {
 			clientKey[j] = proof[j] ^ sig[j]
 		}
 		got := sha256.Sum256(clientKey[:])
-		if subtle.ConstantTimeCompare(got[:], c.v.stored[:]) == 1 && c.v.iter == ScramIterations && bytes.Equal(c.v.salt, scramSalt(s.identity)) {
+		if subtle.ConstantTimeCompare(got[:], c.v.stored[:]) == 1 && c.v.iter == ScramIterations && bytes.Equal(c.v.salt, salt) {
 			match = c
 		}
 	}

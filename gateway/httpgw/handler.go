@@ -131,17 +131,14 @@ func (e *Engine) handle(ctx *fasthttp.RequestCtx) {
 		reply(ctx, fasthttp.StatusForbidden, errorBody{Error: "blocked by policy", Reason: verdict.Reason, RequestID: rid})
 		return
 	}
+	// A safe method (RFC 9110 §9.2.1) changes nothing on a server that
+	// follows HTTP: its record is written now and synced with the next
+	// group, as pgwire does for SELECTs.
+	record := sess.Durable
 	if readOnly(method) && ev.Grant == "" && !e.o.SyncReads && !isWebSocket(ctx) {
-		// A safe method (RFC 9110 §9.2.1) changes nothing on a server
-		// that follows HTTP: its record is written now and synced with
-		// the next group, as pgwire does for SELECTs.
-		if _, err := sess.Written(store.KindCommand, mustJSON(ev)); err != nil {
-			e.log.Error("httpgw: cannot record the request: refusing it", "request_id", ev.RequestID, "err", err)
-			reply(ctx, fasthttp.StatusServiceUnavailable, errorBody{Error: "sluice cannot record this request now; try again later", RequestID: ev.RequestID})
-			ctx.SetConnectionClose()
-			return
-		}
-	} else if ev.Verdict != "" && !e.durable(ctx, sess, ev) {
+		record = sess.Written
+	}
+	if ev.Verdict != "" && !e.recorded(ctx, ev, record) {
 		return
 	}
 
@@ -207,7 +204,14 @@ func readOnly(method string) bool {
 // durable records the command before sluice acts on it; when it cannot,
 // the request is refused and the connection closed.
 func (e *Engine) durable(ctx *fasthttp.RequestCtx, sess *store.Session, ev commandEvent) bool {
-	if _, err := sess.Durable(store.KindCommand, mustJSON(ev)); err != nil {
+	return e.recorded(ctx, ev, sess.Durable)
+}
+
+// recorded records the command with record (Session.Durable, or Written
+// for a read); when it cannot, the request is refused and the connection
+// closed.
+func (e *Engine) recorded(ctx *fasthttp.RequestCtx, ev commandEvent, record func(store.Kind, []byte) (uint64, error)) bool {
+	if _, err := record(store.KindCommand, mustJSON(ev)); err != nil {
 		e.log.Error("httpgw: cannot record the request: refusing it", "request_id", ev.RequestID, "err", err)
 		reply(ctx, fasthttp.StatusServiceUnavailable, errorBody{Error: "sluice cannot record this request now; try again later", RequestID: ev.RequestID})
 		ctx.SetConnectionClose()

@@ -61,8 +61,9 @@ type conn struct {
 	// first Bind is the execution its command event already stands for.
 	execs        map[string]execEvent
 	unnamedFresh bool
-	skipping     bool      // a refused extended-protocol message: ignore until Sync
-	copyPlan     *copyPlan // set by check for an allowed COPY TO STDOUT to mask
+	checked      commandEvent // the record check made of the last command
+	skipping     bool         // a refused extended-protocol message: ignore until Sync
+	copyPlan     *copyPlan    // set by check for an allowed COPY TO STDOUT to mask
 
 	// A command held for approval; CancelRequest ends the wait.
 	waitMu     sync.Mutex

@@ -211,7 +211,7 @@ func (c *conn) onParse(m *pgproto3.Parse) string {
 	}
 	delete(c.blocked, m.Name)
 	c.stmts[m.Name] = true
-	c.execs[m.Name] = execEvent{Statement: m.Name, Text: recordText(a), Fingerprint: fingerprintOf(a), readOnly: a.ReadOnly()}
+	c.execs[m.Name] = execEvent{Statement: m.Name, Text: c.checked.Text, Fingerprint: c.checked.Fingerprint, readOnly: a.ReadOnly()}
 	c.unnamedFresh = m.Name == ""
 	// SQL-level EXECUTE runs protocol-level named statements too: it gets
 	// this statement's facts.
@@ -370,6 +370,7 @@ func (c *conn) check(protocol, stmtName, text string) (*sqlscan.Analysis, bool, 
 	for i := range a.Statements {
 		ev.Tags = append(ev.Tags, a.Statements[i].Tag)
 	}
+	c.checked = ev
 	switch res.Verdict {
 	case abi.Allow:
 		if !c.e.o.SyncReads && a.ReadOnly() {
