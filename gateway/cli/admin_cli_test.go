@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicegw/sluice/gateway/admin"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/store"
 	"github.com/sluicegw/sluice/gateway/telemetry"
@@ -226,24 +225,6 @@ func startServe(t *testing.T, cfgPath string) *syncBuffer {
 	return logs
 }
 
-// syncBuffer is a bytes.Buffer safe for the writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestShellSessionReplay: a recorded interactive shell (asciicast events
 // as the SSH engine writes them) plays back with `sessions replay` and
 // exports as an asciicast v2 file.
@@ -295,3 +276,6 @@ identities:
 		t.Errorf("asciicast of a plain session: %d %s", code, errOut)
 	}
 }
+
+// syncBuffer is the tests' concurrent-safe output sink.
+type syncBuffer = syncbuf.Buffer

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
@@ -277,23 +278,6 @@ type gateway struct {
 	dir   string // the store's directory
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // plugin loads a bundled plugin (plugins/NAME/NAME.wasm).
 func plugin(t testing.TB, name, cfg string) *pluginhost.Plugin {
 	t.Helper()
@@ -490,3 +474,6 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// syncBuffer is the tests' concurrent-safe output sink.
+type syncBuffer = syncbuf.Buffer

@@ -21,6 +21,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/approvals"
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
@@ -33,24 +34,6 @@ const (
 	aliceToken    = "slc_test-alice-token-0c0c"
 	targetName    = "orders"
 )
-
-// syncBuffer is a log sink shared by goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is sluice's pgwire engine in front of the test PostgreSQL.
 type env struct {
@@ -294,3 +277,6 @@ func (e *env) commands(t *testing.T) []string {
 	}
 	return out
 }
+
+// syncBuffer is the tests' concurrent-safe output sink.
+type syncBuffer = syncbuf.Buffer

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicegw/sluice/abi"
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/records"
 )
@@ -407,7 +407,7 @@ func TestMaskStreamWorkersFlushOnPause(t *testing.T) {
 	h := newHost(t)
 	mask := loadExample(t, h, "mask", `{"fields":["email"]}`)
 	pr, pw := io.Pipe()
-	out := &syncBuf{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		_, err := MaskStream(context.Background(), NewMasker(Chain{mask}), pr, out,
@@ -434,21 +434,4 @@ func TestMaskStreamWorkersFlushOnPause(t *testing.T) {
 	if strings.Contains(out.String(), "@x.io") {
 		t.Errorf("unmasked: %q", out.String())
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

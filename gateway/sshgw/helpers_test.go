@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/sluicegw/sluice/gateway/auth"
 	"github.com/sluicegw/sluice/gateway/config"
 	"github.com/sluicegw/sluice/gateway/internal/sshtest"
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 	"github.com/sluicegw/sluice/gateway/pluginhost"
 	"github.com/sluicegw/sluice/gateway/policy"
 	"github.com/sluicegw/sluice/gateway/store"
@@ -66,23 +66,6 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // plugin loads a bundled plugin (plugins/NAME/NAME.wasm).
@@ -370,3 +353,6 @@ func writeKnownHosts(t testing.TB, file, addr string, key ssh.PublicKey) {
 }
 
 func skipOrFail(t testing.TB, why string) { sshtest.SkipOrFail(t, why) }
+
+// syncBuffer is the tests' concurrent-safe output sink.
+type syncBuffer = syncbuf.Buffer

@@ -7,7 +7,6 @@ package sshtest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -18,12 +17,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/sluicegw/sluice/gateway/internal/syncbuf"
 )
 
 // Key is a generated ed25519 key with its private key file (0600,
@@ -178,20 +178,5 @@ func waitListening(t testing.TB, addr string, logs func() string) {
 	}
 }
 
-// syncBuffer collects sshd's log from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the tests' concurrent-safe output sink.
+type syncBuffer = syncbuf.Buffer
